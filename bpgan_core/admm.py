@@ -1,0 +1,131 @@
+"""Latent refinement through the frozen generator (sender side, torch).
+
+Methods:
+  none      transmit Proj_S(E(x)) (the "fast" effort).
+  admm      BPGAN: Adam steps on F(x, G(z)) + rho/2 ||z - R + U||^2, R <- Proj_S(z + U), U <- U + z - R.
+  backprop  Adam steps on F(x, G(z)) alone, then Proj_S.
+  ste       Adam steps on F(x, G(Proj_S(z))) with a straight-through gradient.
+With ``keep_best`` every iterate is scored by the loss of what would actually be sent,
+F(x, G(Proj_S(z))), per item, and the best is transmitted: the stream always decodes to the
+iterate that was scored (the encoder output included, so refinement never does worse than it).
+"""
+from __future__ import annotations
+
+import contextlib
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from .interfaces import Generator, LossFn, Quantizer
+
+METHODS = ("none", "admm", "backprop", "ste")
+
+EFFORTS: dict[str, dict[str, Any]] = {
+    "fast": {"method": "none"},
+    "default": {"method": "ste", "iterations": 30},
+    "best": {"method": "ste", "iterations": 120, "patience": 30},
+}
+
+
+@dataclass(frozen=True)
+class RefineSettings:
+    """Knobs of the refinement; ``from_effort`` builds them from a preset plus overrides."""
+
+    method: str = "ste"
+    iterations: int = 30
+    lr: float = 0.02
+    rho: float = 1e-3
+    keep_best: bool = True
+    patience: int | None = None
+    bf16: bool = False
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise ValueError(f"unknown refinement method {self.method!r}; choose from {', '.join(METHODS)}")
+        if self.iterations < 0 or self.lr <= 0 or self.rho < 0:
+            raise ValueError("refinement needs iterations >= 0, lr > 0 and rho >= 0")
+
+    @classmethod
+    def from_effort(cls, effort: str, **overrides: Any) -> "RefineSettings":
+        """Preset ``effort`` (see EFFORTS) with ``overrides`` applied; unknown keys raise."""
+        if effort not in EFFORTS:
+            raise ValueError(f"unknown effort {effort!r}; choose from {', '.join(EFFORTS)}")
+        fields = set(cls.__dataclass_fields__)
+        bad = set(overrides) - fields
+        if bad:
+            raise ValueError(f"unknown refinement options {sorted(bad)}; known: {sorted(fields)}")
+        return replace(cls(), **{**EFFORTS[effort], **overrides})
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class RefineResult:
+    """What refinement sends: indices of the chosen iterate and how the loss evolved."""
+
+    indices: np.ndarray
+    initial_loss: float
+    final_loss: float
+    history: list[float] = field(default_factory=list)
+    best_iteration: list[int] = field(default_factory=list)
+
+
+def refine(
+    x: Any, z0: Any, generator: Generator, loss_fn: LossFn, quantizer: Quantizer, settings: RefineSettings
+) -> RefineResult:
+    """Refine latents ``z0`` (batch, C, ...) for targets ``x`` and return the quantized choice."""
+    import torch
+
+    def autocast() -> Any:
+        return torch.autocast("cpu", dtype=torch.bfloat16) if settings.bf16 else contextlib.nullcontext()
+
+    def sent_loss(z: Any) -> Any:
+        with torch.no_grad(), autocast():
+            return loss_fn(x, generator.generate(quantizer.project(z))).float()
+
+    z0 = z0.detach().float()
+    best_z = quantizer.project(z0)
+    best_loss = sent_loss(z0)
+    initial = float(best_loss.mean())
+    best_iter = torch.zeros(len(z0), dtype=torch.long)
+    history = [initial]
+    if settings.method != "none" and settings.iterations > 0:
+        z = z0.clone().requires_grad_(True)
+        opt = torch.optim.Adam([z], lr=settings.lr)
+        r = quantizer.project(z0)
+        u = torch.zeros_like(z0)
+        stale = 0
+        for it in range(1, settings.iterations + 1):
+            opt.zero_grad(set_to_none=True)
+            with autocast():
+                if settings.method == "ste":
+                    zq = z + (quantizer.project(z.detach()) - z.detach())
+                    per_item = loss_fn(x, generator.generate(zq)).float()
+                else:
+                    per_item = loss_fn(x, generator.generate(z)).float()
+            objective = per_item.sum()
+            if settings.method == "admm":
+                objective = objective + settings.rho / 2 * ((z - r + u) ** 2).sum()
+            objective.backward()
+            opt.step()
+            with torch.no_grad():
+                if settings.method == "admm":
+                    r = quantizer.project(z + u)
+                    u = u + z - r
+                current = sent_loss(z) if settings.keep_best or it == settings.iterations else per_item.detach()
+                history.append(float(current.mean()))
+                improved = current < best_loss if settings.keep_best else torch.ones_like(current, dtype=torch.bool)
+                if improved.any():
+                    mask = improved.view(-1, *([1] * (z.dim() - 1)))
+                    best_z = torch.where(mask, quantizer.project(z.detach()), best_z)
+                    best_loss = torch.where(improved, current, best_loss)
+                    best_iter = torch.where(improved, torch.full_like(best_iter, it), best_iter)
+                    stale = 0
+                else:
+                    stale += 1
+            if settings.patience is not None and stale >= settings.patience:
+                break
+    indices = quantizer.indices(best_z).cpu().numpy().astype(np.int64)
+    return RefineResult(indices, initial, float(best_loss.mean()), history, best_iter.tolist())

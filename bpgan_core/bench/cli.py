@@ -1,0 +1,94 @@
+"""``bpgan bench MODALITY --data DIR``: run a benchmark and write JSON, markdown and plots."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from bpgan_core.bench.bjontegaard import METHODS
+from bpgan_core.bench.codec import Codec
+from bpgan_core.bench.plots import plot_rd
+from bpgan_core.bench.report import build_document, render_markdown, write_json
+from bpgan_core.bench.runner import run_suite
+from bpgan_core.bench.suite import available_suites, load_suite
+
+
+def add_bench_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Add the ``bench`` subcommand to an ``argparse`` subparsers object; it sets ``func=run_bench``."""
+    parser = subparsers.add_parser(
+        "bench",
+        help="rate-distortion and speed benchmark against classical codecs",
+        description="Run every installed model at each operating point and effort preset, and the "
+        "classical codecs of the modality, on the files of --data; write results.json, results.md "
+        "and rd_<metric>.png into --out.",
+    )
+    configure_parser(parser)
+    parser.set_defaults(func=run_bench)
+    return parser
+
+
+def configure_parser(parser: argparse.ArgumentParser) -> None:
+    """Declare the bench options on ``parser``."""
+    installed = ", ".join(sorted(available_suites())) or "none installed"
+    parser.add_argument("modality", help=f"bench suite name ({installed}) or module:Class")
+    parser.add_argument("--data", type=Path, required=True, help="folder of signals to code")
+    parser.add_argument("--limit", type=int, default=None, help="use only the first N items")
+    parser.add_argument("--out", type=Path, default=None, help="output folder (default bench_out/MODALITY)")
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs per call, median kept (default 3)")
+    parser.add_argument(
+        "--codecs", nargs="+", default=None, metavar="NAME",
+        help="run only these codecs (names or families, comma or space separated, e.g. jpeg,webp bpgan)",
+    )
+    parser.add_argument("--efforts", nargs="+", default=None, metavar="EFFORT", help="effort presets (default all)")
+    parser.add_argument("--no-bpgan", action="store_true", help="run the classical codecs only")
+    parser.add_argument("--anchor", default=None, help="codec the BD deltas are taken against (suite default)")
+    parser.add_argument("--bd-method", choices=METHODS, default="pchip", help="BD interpolation (default pchip)")
+    parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
+
+
+def select_codecs(codecs: Sequence[Codec], names: Sequence[str] | None) -> list[Codec]:
+    """Codecs whose name or family is among ``names`` (comma-separated entries allowed); all if None."""
+    if not names:
+        return list(codecs)
+    wanted = {token for name in names for token in name.split(",") if token}
+    chosen = [c for c in codecs if any(c.name == w or c.name.startswith(w + ":") for w in wanted)]
+    matched = {w for w in wanted for c in chosen if c.name == w or c.name.startswith(w + ":")}
+    if wanted - matched:
+        available = ", ".join(c.name for c in codecs)
+        raise ValueError(f"no codec named {sorted(wanted - matched)}; available: {available}")
+    return chosen
+
+
+def run_bench(args: argparse.Namespace) -> int:
+    """Run the benchmark described by parsed ``args``; print where the outputs went; return 0."""
+    suite = load_suite(args.modality)
+    codecs: list[Codec] = list(suite.classical_codecs())
+    if not args.no_bpgan:
+        from bpgan_core.bench.bpgan_codec import bpgan_codecs
+
+        codecs += bpgan_codecs(suite.modality, args.efforts)
+    codecs = select_codecs(codecs, args.codecs)
+    items = suite.load_items(args.data, args.limit)
+    result = run_suite(suite, codecs, items, str(args.data), args.repeats, progress=not args.no_progress)
+    document = build_document(result, args.anchor or suite.anchor, suite.fixed_rates, args.bd_method)
+    out = args.out or Path("bench_out") / suite.modality
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(document, out / "results.json")
+    (out / "results.md").write_text(render_markdown(document))
+    plots = plot_rd(document, out)
+    print(f"wrote {out / 'results.json'}, {out / 'results.md'}, {', '.join(p.name for p in plots)}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Standalone entry point: ``python -m bpgan_core.bench MODALITY --data DIR ...``."""
+    parser = argparse.ArgumentParser(prog="python -m bpgan_core.bench", description=__doc__)
+    configure_parser(parser)
+    return run_bench(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

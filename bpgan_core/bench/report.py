@@ -1,0 +1,155 @@
+"""The results document (JSON, schema in docs/benchmarks.md) and its markdown tables."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from bpgan_core.bench.analysis import bd_table, fixed_rate_table
+from bpgan_core.bench.results import BenchResult
+
+SCHEMA_VERSION = 1
+
+
+def build_document(
+    result: BenchResult, anchor: str, fixed_rates: Sequence[float], bd_method: str = "pchip"
+) -> dict[str, Any]:
+    """Everything a run measured plus its rate-distortion summaries, as JSON-ready data."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "modality": result.modality,
+        "rate_unit": result.rate_unit,
+        "data": {"dir": result.data_dir, "items": list(result.items)},
+        "environment": dict(result.environment),
+        "metrics": result.metric_names,
+        "codecs": [
+            {
+                "name": codec.name,
+                "family": codec.family,
+                "version": codec.version,
+                "points": [
+                    {
+                        "setting": point.setting.label,
+                        "mean": point.summary(),
+                        "items": [item.to_dict() for item in point.items],
+                    }
+                    for point in codec.points
+                ],
+            }
+            for codec in result.codecs
+        ],
+        "bd": {"anchor": anchor, "method": bd_method, "rows": bd_table(result, anchor, bd_method)},
+        "fixed_rates": {"rates": list(fixed_rates), "rows": fixed_rate_table(result, fixed_rates)},
+    }
+
+
+def _json_safe(value: Any) -> Any:
+    """Replace non-finite floats (e.g. the PSNR of a lossless point) by None."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def write_json(document: dict[str, Any], path: Path) -> None:
+    """Write ``document`` as strict JSON (no NaN/Infinity)."""
+    path.write_text(json.dumps(_json_safe(document), indent=1, allow_nan=False) + "\n")
+
+
+def _fmt(value: Any, digits: int = 3) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _points_table(doc: dict[str, Any]) -> str:
+    has_rtf = any(p["mean"]["enc_rtf"] is not None for c in doc["codecs"] for p in c["points"])
+    header = ["codec", "setting", f"rate ({doc['rate_unit']})", *doc["metrics"], "enc ms", "dec ms"]
+    header += ["enc RTF", "dec RTF"] if has_rtf else []
+    header += ["enc peak MB", "dec peak MB"]
+    rows = []
+    for codec in doc["codecs"]:
+        for point in codec["points"]:
+            m = point["mean"]
+            row = [codec["name"], point["setting"], _fmt(m["rate"])]
+            row += [_fmt(m["metrics"].get(name)) for name in doc["metrics"]]
+            row += [_fmt(m["enc_s"] * 1e3, 1), _fmt(m["dec_s"] * 1e3, 1)]
+            row += [_fmt(m["enc_rtf"]), _fmt(m["dec_rtf"])] if has_rtf else []
+            row += [_fmt(m["enc_peak_mb"], 1), _fmt(m["dec_peak_mb"], 1)]
+            rows.append(row)
+    return _table(header, rows)
+
+
+def _bd_section(doc: dict[str, Any]) -> str:
+    bd = doc["bd"]
+    if not bd["rows"]:
+        return f"No Bjontegaard deltas: anchor `{bd['anchor']}` was not run."
+    header = ["codec", "metric", "BD-rate (%)", "BD-quality", "note"]
+    rows = [
+        [r["codec"], r["metric"], _fmt(r["bd_rate_pct"], 1), _fmt(r["bd_quality"]), r.get("error", "")]
+        for r in bd["rows"]
+    ]
+    intro = (
+        f"Against anchor `{bd['anchor']}` ({bd['method']} interpolation in log rate). "
+        "Negative BD-rate: fewer bits for the same quality; positive BD-quality: better quality "
+        "at the same rate (in the metric's unit, dB for PSNR)."
+    )
+    return intro + "\n\n" + _table(header, rows)
+
+
+def _fixed_rate_section(doc: dict[str, Any]) -> str:
+    fixed = doc["fixed_rates"]
+    unit = doc["rate_unit"]
+    header = ["codec", "metric", *(f"{_fmt(rate, 3).rstrip('0').rstrip('.')} {unit}" for rate in fixed["rates"])]
+    rows = [[r["codec"], r["metric"], *(_fmt(v) for v in r["values"])] for r in fixed["rows"]]
+    return "Interpolated (pchip in log rate); n/a outside a codec's measured rate range.\n\n" + _table(header, rows)
+
+
+def _stages_section(doc: dict[str, Any]) -> str:
+    staged = [(c, p) for c in doc["codecs"] for p in c["points"] if p["mean"]["stages"]]
+    if not staged:
+        return ""
+    names: dict[str, None] = {}
+    for _, point in staged:
+        names.update(dict.fromkeys(point["mean"]["stages"]))
+    header = ["codec", "setting", *(f"{name} ms" for name in names)]
+    rows = [
+        [c["name"], p["setting"], *(_fmt(p["mean"]["stages"].get(n, 0.0) * 1e3, 1) for n in names)]
+        for c, p in staged
+    ]
+    return "## Per-stage timings\n\nMean over items of the median per stage, in milliseconds.\n\n" + _table(header, rows)
+
+
+def render_markdown(doc: dict[str, Any]) -> str:
+    """Markdown report of a results document: operating points, BD deltas, fixed rates, stages."""
+    env = doc["environment"]
+    intro = (
+        f"# {doc['modality'].capitalize()} benchmark\n\n"
+        f"{len(doc['data']['items'])} items from `{doc['data']['dir']}`; {doc['created']}; "
+        f"{env['cpu_count']} CPUs, torch threads {env['torch_threads']}, "
+        f"median of {env['repeats']} timed runs after one warm-up; peak memory by {env['memory_method']}."
+    )
+    sections = [
+        intro,
+        "## Operating points\n\nMeans over items; peak memory is the maximum over items.\n\n" + _points_table(doc),
+        "## Bjontegaard deltas\n\n" + _bd_section(doc),
+        "## Quality at fixed rates\n\n" + _fixed_rate_section(doc),
+        _stages_section(doc),
+    ]
+    return "\n\n".join(s for s in sections if s) + "\n"
