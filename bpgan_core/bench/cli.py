@@ -63,15 +63,19 @@ def select_codecs(codecs: Sequence[Codec], names: Sequence[str] | None) -> list[
 
 
 def run_bench(args: argparse.Namespace) -> int:
-    """Run the benchmark described by parsed ``args``; print where the outputs went; return 0."""
-    suite = load_suite(args.modality)
-    codecs: list[Codec] = list(suite.classical_codecs())
-    if not args.no_bpgan:
-        from bpgan_core.bench.bpgan_codec import bpgan_codecs
+    """Run the benchmark described by parsed ``args``; return 0, or 2 on a usage error."""
+    try:
+        suite = load_suite(args.modality)
+        codecs: list[Codec] = list(suite.classical_codecs())
+        if not args.no_bpgan:
+            from bpgan_core.bench.bpgan_codec import bpgan_codecs
 
-        codecs += bpgan_codecs(suite.modality, args.efforts)
-    codecs = select_codecs(codecs, args.codecs)
-    items = suite.load_items(args.data, args.limit)
+            codecs += bpgan_codecs(suite.modality, args.efforts)
+        codecs = select_codecs(codecs, args.codecs)
+        items = suite.load_items(args.data, args.limit)
+    except (KeyError, ValueError, FileNotFoundError, ImportError) as exc:
+        print(f"bpgan bench: error: {exc}", file=sys.stderr)
+        return 2
     result = run_suite(suite, codecs, items, str(args.data), args.repeats, progress=not args.no_progress)
     document = build_document(result, args.anchor or suite.anchor, suite.fixed_rates, args.bd_method)
     out = args.out or Path("bench_out") / suite.modality
@@ -89,6 +93,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_parser(parser)
     return run_bench(parser.parse_args(argv))
 
-
-if __name__ == "__main__":
-    sys.exit(main())

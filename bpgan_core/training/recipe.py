@@ -1,0 +1,85 @@
+"""What a modality hands the generic trainer, and the trainer's settings."""
+from __future__ import annotations
+
+import argparse
+from abc import ABC, abstractmethod
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Iterator
+
+
+@dataclass
+class TrainConfig:
+    """Settings of one training run; every field is also a ``bpgan train`` option."""
+
+    out: str = "runs/model"
+    steps: int = 20000
+    float_steps: int = 4000
+    soft_steps: int = 10000
+    batch_size: int = 8
+    lr: float = 2e-4
+    lr_decay_from: float = 0.7
+    centers: int = 16
+    temperature_max: float = 100.0
+    adv_weight: float = 0.0
+    fm_weight: float = 0.0
+    rate_weight: float = 0.0
+    seed: int = 0
+    checkpoint_every: int = 250
+    log_every: int = 25
+    bf16: bool = True
+    threads: int = 0
+    model_id: str = ""
+    description: str = ""
+
+    @classmethod
+    def add_arguments(cls, parser: argparse.ArgumentParser, **defaults: Any) -> None:
+        """Add one ``--option`` per field (``defaults`` override the dataclass defaults)."""
+        for f in fields(cls):
+            default = defaults.get(f.name, f.default)
+            flag = "--" + f.name.replace("_", "-")
+            if f.type in ("bool", bool):
+                parser.add_argument(flag, default=default, action=argparse.BooleanOptionalAction)
+            else:
+                kind = {"int": int, "float": float, "str": str}[str(f.type)]
+                parser.add_argument(flag, type=kind, default=default)
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> "TrainConfig":
+        return cls(**{f.name: getattr(args, f.name) for f in fields(cls)})
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class TrainingRecipe(ABC):
+    """The modality-specific half of training."""
+
+    modality: str = ""
+
+    @abstractmethod
+    def networks(self) -> tuple[Any, Any, Any]:
+        """(encoder, generator, discriminator or None) as fresh torch modules.
+
+        The discriminator returns, for a batch, a list over scales of lists of feature maps whose
+        last entry is the patch prediction.
+        """
+
+    @abstractmethod
+    def batches(self, seed: int, rank: int = 0, world: int = 1) -> Iterator[Any]:
+        """An endless iterator of training batches (float tensors in model space)."""
+
+    @abstractmethod
+    def reconstruction_loss(self, x: Any, y: Any) -> tuple[Any, dict[str, float]]:
+        """(scalar loss, named terms to log) of a reconstruction ``y`` of ``x``."""
+
+    @abstractmethod
+    def model_config(self) -> dict[str, Any]:
+        """The ``config`` block of model.json (what the preprocessor and loader need)."""
+
+    @abstractmethod
+    def example_latent(self) -> Any:
+        """A latent batch (1, C, ...) used to trace the generator for ONNX export."""
+
+    def validation_batches(self) -> list[Any]:
+        """Fixed batches scored at checkpoints; empty by default."""
+        return []

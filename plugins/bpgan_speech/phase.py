@@ -1,0 +1,462 @@
+"""STFT helpers and phase reconstruction: PGHI and fast Griffin-Lim.
+
+Pure numpy/scipy. Every spectrogram in this module is laid out *time-major*,
+shape ``(frames, bins)`` with ``bins = n_fft // 2 + 1``, because that keeps each
+frame contiguous for the FFTs. The public mel API in :mod:`bpgan_speech.dsp`
+uses the librosa layout ``(n_mels, frames)`` and transposes at its boundary.
+
+Conventions
+-----------
+* The STFT is *centered*: frame ``t`` is centered on sample ``t * hop`` of the
+  signal, which is zero-padded by ``n_fft // 2`` on both sides, so a signal of
+  ``n`` samples has ``1 + n // hop`` frames (as ``librosa.stft(center=True,
+  pad_mode="constant")``).
+* The analysis and synthesis window is the periodic Hann window of length
+  ``n_fft``; ``n_fft`` must be a multiple of ``hop``.
+* Phases are in the plain FFT convention (phase referenced to the first sample
+  of each frame), i.e. exactly the angle of :func:`stft`'s output.
+
+PGHI
+----
+Phase-gradient heuristic integration (Prusa, Balazs & Sondergaard, "A
+noniterative method for reconstruction of phase from STFT magnitude", IEEE/ACM
+TASLP 2017). For a Gaussian window ``exp(-pi t^2 / lam)`` the phase gradient
+of the STFT follows from the gradient of the log-magnitude ``s``:
+
+* phase advance from one frame to the next (time-invariant phase, i.e.
+  referenced to the window centre), per hop ``a`` and bin ``m``::
+
+      dphi_t = a * N / lam * ds/dm + 2 pi a m / N
+
+* phase increment from one bin to the next::
+
+      dphi_f = -lam / (a * N) * ds/dn
+
+The Hann window is treated as a Gaussian with ``lam = 0.25645 * N**2``.
+
+The paper integrates these gradients with a trapezoidal rule, visiting the
+coefficients in the order given by a max-heap on magnitude, so that phase is
+always propagated from the largest already-known neighbour. Two integrators
+are provided:
+
+* ``method="tree"`` (default, vectorized): the heap walk is replaced by a
+  maximum spanning tree of the time-frequency grid graph whose edge weights are
+  ``s_u + s_v`` (so, like the heap, every coefficient is reached from its
+  strongest neighbour along a path of large coefficients); the tree is built
+  with :func:`scipy.sparse.csgraph.minimum_spanning_tree`, rooted with
+  :func:`~scipy.sparse.csgraph.breadth_first_order`, and the trapezoidal
+  increments are summed along it by pointer jumping (``O(log depth)`` numpy
+  passes). A few milliseconds per second of audio.
+* ``method="heap"``: the literal heap algorithm of the paper in pure Python
+  (``heapq``); about 10x slower, kept as a reference.
+
+Fast Griffin-Lim
+----------------
+Perraudin, Balazs & Sondergaard, "A fast Griffin-Lim algorithm" (WASPAA 2013)::
+
+    t_n = P_mag(P_consistent(c_{n-1}))
+    c_n = t_n + alpha * (t_n - t_{n-1})
+
+started from the PGHI phase; the output is the inverse STFT of the last
+``t_n``.
+"""
+from __future__ import annotations
+
+import functools
+import heapq
+
+import numpy as np
+import scipy.fft
+from numpy.lib.stride_tricks import sliding_window_view
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import breadth_first_order, minimum_spanning_tree
+
+__all__ = [
+    "HANN_GAUSSIAN_LAMBDA",
+    "hann_window",
+    "stft",
+    "istft",
+    "pghi",
+    "fast_griffin_lim",
+    "phase_to_center",
+    "phase_from_center",
+]
+
+#: ``lam / n_fft**2`` of the Gaussian that best matches a Hann window (Prusa 2017).
+HANN_GAUSSIAN_LAMBDA = 0.25645
+
+_TINY = 1e-30
+
+
+@functools.lru_cache(maxsize=16)
+def hann_window(n_fft: int) -> np.ndarray:
+    """Periodic Hann window of length ``n_fft`` (float32, read-only)."""
+    w = (0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(n_fft) / n_fft)).astype(np.float32)
+    w.flags.writeable = False
+    return w
+
+
+def _check_geometry(n_fft: int, hop: int) -> int:
+    if n_fft <= 0 or hop <= 0 or n_fft % 2:
+        raise ValueError(f"n_fft must be a positive even number and hop positive, got {n_fft}, {hop}")
+    if n_fft % hop:
+        raise ValueError(f"n_fft ({n_fft}) must be a multiple of hop ({hop})")
+    return n_fft // hop
+
+
+def n_frames(n_samples: int, hop: int) -> int:
+    """Number of centered STFT frames of a signal of ``n_samples`` samples."""
+    return 1 + int(n_samples) // int(hop)
+
+
+def stft(x: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
+    """Centered STFT with a periodic Hann window.
+
+    Args:
+        x: 1-D signal.
+        n_fft: FFT size (= window length), a multiple of ``hop``.
+        hop: hop length in samples.
+
+    Returns:
+        complex64 array of shape ``(1 + len(x) // hop, n_fft // 2 + 1)``.
+    """
+    _check_geometry(n_fft, hop)
+    x = np.asarray(x, dtype=np.float32).reshape(-1)
+    n = x.shape[0]
+    t = n_frames(n, hop)
+    pad = n_fft // 2
+    total = (t - 1) * hop + n_fft
+    xp = np.zeros(total, dtype=np.float32)
+    m = min(n, total - pad)
+    xp[pad : pad + m] = x[:m]
+    frames = sliding_window_view(xp, n_fft)[::hop] * hann_window(n_fft)
+    return scipy.fft.rfft(frames, axis=-1).astype(np.complex64, copy=False)
+
+
+@functools.lru_cache(maxsize=32)
+def _ola_norm(n_fft: int, hop: int, t: int) -> np.ndarray:
+    """1 / sum of squared windows for ``t`` overlap-added frames (padded coordinates)."""
+    w2 = hann_window(n_fft).astype(np.float64) ** 2
+    wsum = _overlap_add(np.broadcast_to(w2, (t, n_fft)), hop)
+    inv = np.where(wsum > 1e-8, 1.0 / np.maximum(wsum, 1e-8), 0.0).astype(np.float32)
+    inv.flags.writeable = False
+    return inv
+
+
+def _overlap_add(frames: np.ndarray, hop: int) -> np.ndarray:
+    """Overlap-add ``(t, n_fft)`` frames spaced by ``hop``; returns ``(t - 1) * hop + n_fft`` samples."""
+    t, n_fft = frames.shape
+    r = n_fft // hop
+    out = np.zeros((t + r - 1, hop), dtype=frames.dtype)
+    parts = frames.reshape(t, r, hop)
+    for j in range(r):
+        out[j : j + t] += parts[:, j]
+    return out.reshape(-1)
+
+
+def istft(spec: np.ndarray, n_fft: int, hop: int, length: int | None = None) -> np.ndarray:
+    """Inverse of :func:`stft` (least-squares overlap-add with the Hann window).
+
+    Args:
+        spec: complex ``(frames, n_fft // 2 + 1)`` spectrogram.
+        n_fft: FFT size.
+        hop: hop length.
+        length: output length in samples; default ``(frames - 1) * hop``.
+            Longer requests are zero-padded.
+
+    Returns:
+        float32 signal.
+    """
+    _check_geometry(n_fft, hop)
+    t = spec.shape[0]
+    if length is None:
+        length = (t - 1) * hop
+    if t == 0:
+        return np.zeros(length, dtype=np.float32)
+    frames = scipy.fft.irfft(spec, n=n_fft, axis=-1).astype(np.float32, copy=False)
+    frames *= hann_window(n_fft)
+    y = _overlap_add(frames, hop)
+    y *= _ola_norm(n_fft, hop, t)
+    pad = n_fft // 2
+    y = y[pad : pad + length]
+    if y.shape[0] < length:
+        y = np.concatenate([y, np.zeros(length - y.shape[0], dtype=np.float32)])
+    return y
+
+
+def phase_to_center(phase: np.ndarray) -> np.ndarray:
+    """FFT-convention phase -> phase referenced to the window centre (``- pi m``)."""
+    m = np.arange(phase.shape[-1])
+    return phase - np.pi * m
+
+
+def phase_from_center(phase: np.ndarray) -> np.ndarray:
+    """Window-centre phase -> FFT-convention phase (``+ pi m``)."""
+    m = np.arange(phase.shape[-1])
+    return phase + np.pi * m
+
+
+def _phase_gradients(mag: np.ndarray, n_fft: int, hop: int, lam: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per-hop time advance and per-bin frequency increment of the centre-referenced phase."""
+    t, f = mag.shape
+    s = np.log(np.maximum(mag.astype(np.float64), _TINY))
+    dsdm = np.gradient(s, axis=1) if f > 1 else np.zeros_like(s)
+    dsdn = np.gradient(s, axis=0) if t > 1 else np.zeros_like(s)
+    m = np.arange(f)
+    dphi_t = (hop * n_fft / lam) * dsdm + (2.0 * np.pi * hop / n_fft) * m
+    dphi_f = (-lam / (hop * n_fft)) * dsdn
+    return dphi_t, dphi_f
+
+
+def pghi(
+    mag: np.ndarray,
+    n_fft: int,
+    hop: int,
+    *,
+    tol: float = 1e-5,
+    method: str = "tree",
+    known_phase: np.ndarray | None = None,
+    seed: int = 0,
+) -> np.ndarray:
+    """Phase from magnitude by phase-gradient heuristic integration.
+
+    Args:
+        mag: non-negative STFT magnitude, shape ``(frames, n_fft // 2 + 1)``.
+        n_fft: FFT size of the (Hann) analysis window.
+        hop: hop length.
+        tol: coefficients below ``tol * max(mag)`` get a random phase and are
+            not used to propagate phase (their log-gradient is unreliable).
+        method: ``"tree"`` (vectorized spanning-tree integration) or
+            ``"heap"`` (literal heap algorithm, slow reference).
+        known_phase: optional FFT-convention phase of the first ``k`` frames,
+            shape ``(k, bins)``; those frames keep it and the rest is
+            integrated from them (used by the streaming inverter).
+        seed: seed of the random phase given to negligible coefficients.
+
+    Returns:
+        float64 phase ``(frames, bins)`` in the FFT convention of :func:`stft`.
+    """
+    _check_geometry(n_fft, hop)
+    mag = np.asarray(mag)
+    t, f = mag.shape
+    if f != n_fft // 2 + 1:
+        raise ValueError(f"mag has {f} bins, expected {n_fft // 2 + 1}")
+    k = 0 if known_phase is None else int(known_phase.shape[0])
+    if k > t:
+        raise ValueError("known_phase has more frames than mag")
+    rng = np.random.default_rng(seed)
+    phase = rng.uniform(-np.pi, np.pi, size=(t, f))
+    if k:
+        phase[:k] = phase_to_center(np.asarray(known_phase, dtype=np.float64))
+    if t == 0 or k == t:
+        return phase_from_center(phase)
+    peak = float(mag[k:].max()) if k < t else 0.0
+    if peak <= 0.0:
+        return phase_from_center(phase)
+    lam = HANN_GAUSSIAN_LAMBDA * n_fft * n_fft
+    dphi_t, dphi_f = _phase_gradients(mag, n_fft, hop, lam)
+    mask = mag > tol * peak
+    if method == "tree":
+        _integrate_tree(phase, mag, mask, dphi_t, dphi_f, k)
+    elif method == "heap":
+        _integrate_heap(phase, mag, mask, dphi_t, dphi_f, k)
+    else:
+        raise ValueError(f"unknown PGHI method {method!r}; use 'tree' or 'heap'")
+    return phase_from_center(phase)
+
+
+def _integrate_tree(
+    phase: np.ndarray,
+    mag: np.ndarray,
+    mask: np.ndarray,
+    dphi_t: np.ndarray,
+    dphi_f: np.ndarray,
+    k: int,
+) -> None:
+    """Integrate the phase gradient along a maximum spanning tree (in place)."""
+    t, f = mag.shape
+    n = t * f
+    root = n
+    s = np.log(np.maximum(mag.astype(np.float64), _TINY)).ravel()
+    active = mask.ravel().copy()
+    fixed = np.zeros(n, dtype=bool)
+    fixed[: k * f] = True
+    # a known frame only propagates phase where its magnitude is significant
+    src = active & ~fixed
+    s_act = s[active]
+    smax = float(s_act.max())
+    smin = float(s_act.min())
+    span = smax - smin
+    idx = np.arange(n).reshape(t, f)
+    # time edges (t, m) - (t + 1, m) and frequency edges (t, m) - (t, m + 1)
+    ua = idx[:-1].ravel()
+    va = idx[1:].ravel()
+    ub = idx[:, :-1].ravel()
+    vb = idx[:, 1:].ravel()
+    u = np.concatenate([ua, ub])
+    v = np.concatenate([va, vb])
+    keep = active[u] & active[v] & (src[u] | src[v])
+    u = u[keep]
+    v = v[keep]
+    # minimum spanning tree of cost = (smax - s_u) + (smax - s_v) + 1 >= 1
+    cost = (2.0 * smax + 1.0) - (s[u] + s[v])
+    # links to the virtual root: known frames first (cost < every edge), then one
+    # seed per connected component, preferring its largest coefficient
+    known = np.flatnonzero(fixed)
+    seeds = np.flatnonzero(src)
+    big = 2.0 * span + 10.0
+    ru = np.concatenate([known, seeds])
+    rcost = np.concatenate([np.full(known.size, 0.5), big + (smax - s[seeds]) + 1.0])
+    rows = np.concatenate([u, np.full(ru.size, root)])
+    cols = np.concatenate([v, ru])
+    data = np.concatenate([cost, rcost])
+    graph = csr_matrix((data, (rows, cols)), shape=(n + 1, n + 1))
+    tree = minimum_spanning_tree(graph)
+    order, pred = breadth_first_order(tree, root, directed=False, return_predecessors=True)
+    nodes = order[1:]
+    par = pred[nodes]
+    dt = dphi_t.ravel()
+    df = dphi_f.ravel()
+    step = par - nodes
+    inc = np.zeros(nodes.size)
+    # parent is the previous / next frame, or the lower / upper bin
+    sel = step == -f
+    inc[sel] = 0.5 * (dt[par[sel]] + dt[nodes[sel]])
+    sel = step == f
+    inc[sel] = -0.5 * (dt[par[sel]] + dt[nodes[sel]])
+    sel = step == -1
+    inc[sel] = 0.5 * (df[par[sel]] + df[nodes[sel]])
+    sel = step == 1
+    inc[sel] = -0.5 * (df[par[sel]] + df[nodes[sel]])
+    flat = phase.ravel()
+    sel = par == root
+    # children of the root: known phase or, for component seeds, phase 0
+    inc[sel] = np.where(fixed[nodes[sel]], flat[nodes[sel]], 0.0)
+    # pointer jumping: acc[v] = phase(v) - phase(p[v]) until every p[v] is the root
+    acc = np.zeros(n + 1)
+    p = np.full(n + 1, root, dtype=np.int64)
+    acc[nodes] = inc
+    p[nodes] = par
+    cur = nodes
+    while True:
+        pc = p[cur]
+        live = pc != root
+        if not live.any():
+            break
+        cur = cur[live]
+        pc = pc[live]
+        acc[cur] += acc[pc]
+        p[cur] = p[pc]
+    flat[nodes] = acc[nodes]
+
+
+def _integrate_heap(
+    phase: np.ndarray,
+    mag: np.ndarray,
+    mask: np.ndarray,
+    dphi_t: np.ndarray,
+    dphi_f: np.ndarray,
+    k: int,
+) -> None:
+    """Literal heap-ordered PGHI integration of Prusa et al. (in place, slow)."""
+    t, f = mag.shape
+    flat = phase.ravel()
+    magf = mag.ravel().astype(np.float64)
+    dt = dphi_t.ravel()
+    df = dphi_f.ravel()
+    todo = mask.ravel().copy()
+    todo[: k * f] = False
+    heap: list[tuple[float, int]] = []
+    if k:
+        last = (k - 1) * f
+        heap = [(-magf[i], i) for i in range(last, last + f) if mask.ravel()[i]]
+        heapq.heapify(heap)
+    order = np.argsort(-magf, kind="stable")
+    pos = 0
+    remaining = int(todo.sum())
+    while remaining:
+        if not heap:
+            while not todo[order[pos]]:
+                pos += 1
+            i = int(order[pos])
+            flat[i] = 0.0
+            todo[i] = False
+            remaining -= 1
+            heap.append((-magf[i], i))
+        _, i = heapq.heappop(heap)
+        ti, mi = divmod(i, f)
+        if ti + 1 < t and todo[i + f]:
+            j = i + f
+            flat[j] = flat[i] + 0.5 * (dt[i] + dt[j])
+            todo[j] = False
+            remaining -= 1
+            heapq.heappush(heap, (-magf[j], j))
+        if ti > 0 and todo[i - f]:
+            j = i - f
+            flat[j] = flat[i] - 0.5 * (dt[i] + dt[j])
+            todo[j] = False
+            remaining -= 1
+            heapq.heappush(heap, (-magf[j], j))
+        if mi + 1 < f and todo[i + 1]:
+            j = i + 1
+            flat[j] = flat[i] + 0.5 * (df[i] + df[j])
+            todo[j] = False
+            remaining -= 1
+            heapq.heappush(heap, (-magf[j], j))
+        if mi > 0 and todo[i - 1]:
+            j = i - 1
+            flat[j] = flat[i] - 0.5 * (df[i] + df[j])
+            todo[j] = False
+            remaining -= 1
+            heapq.heappush(heap, (-magf[j], j))
+
+
+def fast_griffin_lim(
+    mag: np.ndarray,
+    phase: np.ndarray,
+    n_fft: int,
+    hop: int,
+    n_iter: int,
+    *,
+    alpha: float = 0.99,
+    length: int | None = None,
+    known: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Fast Griffin-Lim (Perraudin et al. 2013) from an initial phase.
+
+    Args:
+        mag: target magnitude ``(frames, bins)``.
+        phase: initial FFT-convention phase, same shape.
+        n_fft: FFT size.
+        hop: hop length.
+        n_iter: number of iterations (0 = plain inverse STFT of ``mag * e^{i phase}``).
+        alpha: momentum (0 gives classic Griffin-Lim).
+        length: output length in samples (default ``(frames - 1) * hop``).
+        known: optional complex values of the first ``k`` frames, kept fixed
+            at every iteration (streaming context).
+
+    Returns:
+        ``(signal, spec)``: float32 signal and the final complex64 spectrogram
+        (magnitude ``mag``) it was synthesised from.
+    """
+    mag = np.asarray(mag, dtype=np.float32)
+    spec = (mag * np.exp(1j * phase)).astype(np.complex64)
+    k = 0 if known is None else int(known.shape[0])
+    if k:
+        spec[:k] = known
+    t = mag.shape[0]
+    sig_len = (t - 1) * hop
+    if length is not None and n_frames(length, hop) == t:
+        sig_len = int(length)
+    t_prev = spec
+    c = spec
+    for _ in range(max(0, int(n_iter))):
+        rebuilt = stft(istft(c, n_fft, hop, sig_len), n_fft, hop)
+        absr = np.abs(rebuilt)
+        t_cur = np.where(absr > 1e-12, mag * rebuilt / np.maximum(absr, 1e-12), mag).astype(np.complex64)
+        if k:
+            t_cur[:k] = known
+        c = t_cur + np.float32(alpha) * (t_cur - t_prev)
+        t_prev = t_cur
+    out = istft(t_prev, n_fft, hop, sig_len if length is None else length)
+    return out, t_prev
