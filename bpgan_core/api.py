@@ -107,7 +107,7 @@ def compress_with_report(
         sender = _sender(modality, card.path, card.fingerprint)
     header = Header(
         modality=modality, model=card.id, fingerprint=card.fingerprint, latent_channels=card.latent_channels,
-        quantizer={"name": quantizer.name}, coder={"name": coder.name, **coder.params()}, meta=prepared.meta,
+        quantizer={"name": quantizer.name}, coder=_coder_header(card, coder), meta=prepared.meta,
     )
     buf = io.BytesIO()
     writer = ContainerWriter(buf, header)
@@ -137,6 +137,13 @@ def compress_with_report(
     return blob, report
 
 
+def _coder_header(card: ModelCard, coder: Any) -> dict[str, Any]:
+    """The coder's name plus the parameters that differ from the model's own."""
+    spec = card.spec["entropy_coder"]
+    defaults = spec.get("params", {}) if spec["name"] == coder.name else {}
+    return {"name": coder.name, **{k: v for k, v in coder.params().items() if defaults.get(k) != v}}
+
+
 def compress(signal: Any, modality: str, model: str | None = None, effort: str = "default", **options: Any) -> bytes:
     """Compress ``signal`` with a ``modality``'s model into a self-describing bpgan stream."""
     return compress_with_report(signal, modality, model, effort, **options)[0]
@@ -160,7 +167,9 @@ def _open(blob: bytes, provider: str | None) -> tuple[ContainerReader, Modality,
     quantizer = card.quantizer()
     if h.quantizer.get("name") != quantizer.name or h.latent_channels != card.latent_channels:
         raise CorruptStreamError("stream header disagrees with the model's quantizer or latent size")
-    coder_params = {k: v for k, v in h.coder.items() if k != "name"}
+    model_coder = card.spec["entropy_coder"]
+    defaults = model_coder.get("params", {}) if h.coder.get("name") == model_coder["name"] else {}
+    coder_params = {**defaults, **{k: v for k, v in h.coder.items() if k != "name"}}
     try:
         coder = registry.entropy_coders.get(str(h.coder.get("name"))).from_params(coder_params)
     except (TypeError, ValueError) as exc:

@@ -1,4 +1,4 @@
-"""Bitstream container v1: magic, version, JSON header, CRC-protected records, end marker.
+"""Bitstream container v1: magic, version, binary header, CRC-protected records, end marker.
 
 See docs/bitstream.md for the byte layout. Records are written and read one at a time, so long
 signals stream in and out with bounded memory.
@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import struct
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, BinaryIO, Iterator
 
 from .errors import CorruptStreamError, TruncatedStreamError, UnsupportedVersionError
@@ -22,7 +22,11 @@ MAX_RECORD_BYTES = 1 << 30
 
 @dataclass
 class Header:
-    """Everything a receiver needs besides the installed model to decode a stream."""
+    """Everything a receiver needs besides the installed model to decode a stream.
+
+    ``coder`` holds the entropy coder's name plus only the parameters that differ from the model's
+    own; ``fingerprint`` is 16 hex digits (stored as 8 bytes).
+    """
 
     modality: str
     model: str
@@ -32,34 +36,76 @@ class Header:
     coder: dict[str, Any] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
 
-    _KEYS = {"modality": "mod", "model": "model", "fingerprint": "fp", "latent_channels": "lat",
-             "quantizer": "q", "coder": "ec", "meta": "meta"}
-
     def to_bytes(self) -> bytes:
-        """Compact, deterministic JSON encoding."""
-        obj = {short: getattr(self, name) for name, short in self._KEYS.items()}
-        return json.dumps(obj, separators=(",", ":"), sort_keys=True, allow_nan=False).encode()
+        """Compact binary encoding: strings and JSON blocks prefixed by varint lengths."""
+        try:
+            fp = bytes.fromhex(self.fingerprint)
+        except ValueError:
+            fp = b""
+        if len(fp) != 8:
+            raise ValueError("fingerprint must be 16 hex digits")
+        q_params = {k: v for k, v in self.quantizer.items() if k != "name"}
+        c_params = {k: v for k, v in self.coder.items() if k != "name"}
+        parts = [_text(self.modality), _text(self.model), fp, encode_varint(self.latent_channels),
+                 _text(str(self.quantizer.get("name", ""))), _json(q_params),
+                 _text(str(self.coder.get("name", ""))), _json(c_params), _json(self.meta)]
+        return b"".join(parts)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> "Header":
-        """Parse and validate a header; raises CorruptStreamError."""
-        try:
-            obj = json.loads(data.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise CorruptStreamError(f"stream header is not valid JSON: {exc}") from exc
-        if not isinstance(obj, dict) or set(obj) != set(cls._KEYS.values()):
-            raise CorruptStreamError("stream header has missing or unknown fields")
-        kwargs = {name: obj[short] for name, short in cls._KEYS.items()}
-        types = {"modality": str, "model": str, "fingerprint": str, "latent_channels": int,
-                 "quantizer": dict, "coder": dict, "meta": dict}
-        for name, kind in types.items():
-            if not isinstance(kwargs[name], kind) or isinstance(kwargs[name], bool):
-                raise CorruptStreamError(f"stream header field {name!r} has the wrong type")
-        return cls(**kwargs)
+        """Parse and validate a header; raises BitstreamError subclasses."""
+        pos = 0
+        modality, pos = _read_text(data, pos)
+        model, pos = _read_text(data, pos)
+        if pos + 8 > len(data):
+            raise TruncatedStreamError("stream header ends inside the fingerprint")
+        fingerprint, pos = bytes(data[pos:pos + 8]).hex(), pos + 8
+        channels, pos = decode_varint(data, pos)
+        q_name, pos = _read_text(data, pos)
+        q_params, pos = _read_json(data, pos)
+        c_name, pos = _read_text(data, pos)
+        c_params, pos = _read_json(data, pos)
+        meta, pos = _read_json(data, pos)
+        if pos != len(data):
+            raise CorruptStreamError("stream header has unexpected trailing bytes")
+        return cls(modality, model, fingerprint, channels, {"name": q_name, **q_params},
+                   {"name": c_name, **c_params}, meta)
 
     def as_dict(self) -> dict[str, Any]:
         """Readable form for ``bpgan info``."""
-        return {name: getattr(self, name) for name in self._KEYS}
+        return asdict(self)
+
+
+def _text(value: str) -> bytes:
+    raw = value.encode("utf-8")
+    return encode_varint(len(raw)) + raw
+
+
+def _json(obj: dict[str, Any]) -> bytes:
+    return _text(json.dumps(obj, separators=(",", ":"), sort_keys=True, allow_nan=False) if obj else "")
+
+
+def _read_text(data: bytes, pos: int) -> tuple[str, int]:
+    size, pos = decode_varint(data, pos)
+    if pos + size > len(data):
+        raise TruncatedStreamError("stream header ends inside a field")
+    try:
+        return bytes(data[pos:pos + size]).decode("utf-8"), pos + size
+    except UnicodeDecodeError as exc:
+        raise CorruptStreamError("stream header holds invalid text") from exc
+
+
+def _read_json(data: bytes, pos: int) -> tuple[dict[str, Any], int]:
+    text, pos = _read_text(data, pos)
+    if not text:
+        return {}, pos
+    try:
+        obj = json.loads(text)
+    except ValueError as exc:
+        raise CorruptStreamError(f"stream header holds invalid JSON: {exc}") from exc
+    if not isinstance(obj, dict):
+        raise CorruptStreamError("stream header JSON block is not an object")
+    return obj, pos
 
 
 def _crc(data: bytes) -> bytes:

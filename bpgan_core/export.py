@@ -22,15 +22,19 @@ def export_onnx(
     ``metadata`` is stored as ONNX metadata_props (e.g. model id, modality). With ``check`` the
     exported graph is run through ONNX Runtime and compared with torch on ``example``.
     """
+    import warnings
+
     import onnx
     import torch
 
     module = module.eval().float()
     axes = {0: "batch", **{i: f"dim{i}" for i in range(2, example.dim())}}
-    torch.onnx.export(
-        module, (example,), str(path), input_names=[input_name], output_names=[output_name],
-        dynamic_axes={input_name: axes, output_name: dict(axes)}, opset_version=opset, dynamo=False,
-    )
+    with warnings.catch_warnings():  # the TorchScript exporter is deprecated but handles dynamic axes well
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.onnx.export(
+            module, (example,), str(path), input_names=[input_name], output_names=[output_name],
+            dynamic_axes={input_name: axes, output_name: dict(axes)}, opset_version=opset, dynamo=False,
+        )
     model = onnx.load(str(path))
     for key, value in (metadata or {}).items():
         entry = model.metadata_props.add()

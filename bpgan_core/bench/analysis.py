@@ -25,14 +25,14 @@ def bd_table(result: BenchResult, anchor: str, method: str = "pchip") -> list[di
         if codec.name == anchor:
             continue
         for metric in result.metric_names:
-            row: dict[str, Any] = {"codec": codec.name, "anchor": anchor, "metric": metric}
+            row: dict[str, Any] = {"codec": codec.name, "anchor": anchor, "metric": metric, "error": None}
             curves = (*rd_curve(anchors[0], metric), *rd_curve(codec, metric))
             for key, delta in (("bd_rate_pct", bd_rate), ("bd_quality", bd_quality)):
                 try:
                     row[key] = delta(*curves, method=method)
                 except BjontegaardError as exc:
                     row[key] = None
-                    row.setdefault("error", str(exc))
+                    row["error"] = row["error"] or str(exc)
             rows.append(row)
     return rows
 

@@ -7,49 +7,38 @@ from typing import Any
 
 from bpgan_core.bench.codec import Codec, Setting
 
-DEFAULT_POINT = Setting("default", {})
-
 
 class BpganCodec(Codec):
-    """One installed model at one effort preset; its settings are option sets for ``compress``.
+    """BPGAN at one effort preset; each installed model is one operating point.
 
-    Each setting's value is a dict of keyword options passed to ``compress_with_report``; by
-    default there is one setting, the model's own operating point. Stage timings come from the
-    API's reports.
+    A model is trained for one rate, so the rate-distortion curve of ``bpgan:<effort>`` runs through
+    the given models. Per-stage timings come from the API's reports.
     """
 
-    def __init__(
-        self, modality: str, model_id: str, effort: str, operating_points: Sequence[Setting] | None = None
-    ) -> None:
+    def __init__(self, modality: str, model_ids: Sequence[str], effort: str) -> None:
         self.modality = modality
-        self.model_id = model_id
         self.effort = effort
-        self.name = f"bpgan:{model_id}:{effort}"
-        self._settings = list(operating_points or [DEFAULT_POINT])
+        self.name = f"bpgan:{effort}"
+        self._settings = [Setting(model_id, model_id) for model_id in model_ids]
         self._timings: dict[str, float] = {}
 
     @property
     def version(self) -> str:
-        """Installed bpgan package version."""
-        from importlib.metadata import PackageNotFoundError, version
+        """bpgan package version."""
+        from bpgan_core import __version__
 
-        try:
-            return version("bpgan")
-        except PackageNotFoundError:
-            return ""
+        return __version__
 
     @property
     def settings(self) -> list[Setting]:
-        """Operating points of this model."""
+        """One setting per model id."""
         return self._settings
 
     def encode(self, signal: Any, setting: Setting) -> bytes:
-        """Compress with ``bpgan_core.api.compress_with_report``."""
+        """Compress with ``bpgan_core.api.compress_with_report`` using model ``setting.value``."""
         from bpgan_core.api import compress_with_report
 
-        blob, report = compress_with_report(
-            signal, modality=self.modality, model=self.model_id, effort=self.effort, **setting.value
-        )
+        blob, report = compress_with_report(signal, modality=self.modality, model=setting.value, effort=self.effort)
         self._timings = dict(report.timings)
         return blob
 
@@ -67,11 +56,12 @@ class BpganCodec(Codec):
 
 
 def bpgan_codecs(modality: str, efforts: Sequence[str] | None = None) -> list[BpganCodec]:
-    """A codec for every installed model of ``modality`` at every effort preset (default: all)."""
+    """One codec per effort preset (default: all) over every installed model of ``modality``; [] if none."""
     from bpgan_core import EFFORTS, list_models
 
     chosen = list(efforts) if efforts else list(EFFORTS)
     unknown = sorted(set(chosen) - set(EFFORTS))
     if unknown:
         raise ValueError(f"unknown effort preset(s) {unknown}; available: {list(EFFORTS)}")
-    return [BpganCodec(modality, card.id, effort) for card in list_models(modality) for effort in chosen]
+    model_ids = [card.id for card in list_models(modality)]
+    return [BpganCodec(modality, model_ids, effort) for effort in chosen] if model_ids else []

@@ -70,7 +70,10 @@ def run_bench(args: argparse.Namespace) -> int:
         if not args.no_bpgan:
             from bpgan_core.bench.bpgan_codec import bpgan_codecs
 
-            codecs += bpgan_codecs(suite.modality, args.efforts)
+            ours = bpgan_codecs(suite.modality, args.efforts)
+            if not ours:
+                print(f"bpgan bench: no {suite.modality} model installed; classical codecs only", file=sys.stderr)
+            codecs += ours
         codecs = select_codecs(codecs, args.codecs)
         items = suite.load_items(args.data, args.limit)
     except (KeyError, ValueError, FileNotFoundError, ImportError) as exc:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import ctypes
 import tracemalloc
 from pathlib import Path
 from types import TracebackType
 
 _STATUS = Path("/proc/self/status")
 _CLEAR_REFS = Path("/proc/self/clear_refs")
+_MALLOC_TRIM = getattr(ctypes.CDLL(None), "malloc_trim", None)
 
 
 def _status_kb(field: str) -> int:
@@ -18,6 +20,8 @@ def _status_kb(field: str) -> int:
 
 
 def _rss_supported() -> bool:
+    if _MALLOC_TRIM is None:
+        return False
     try:
         _CLEAR_REFS.write_text("5")
         _status_kb("VmHWM")
@@ -27,8 +31,9 @@ def _rss_supported() -> bool:
 
 
 MEMORY_METHOD = "rss" if _rss_supported() else "tracemalloc"
-"""How peaks are measured: "rss" (Linux resident set high-water mark, reset per block, counts torch
-and other native allocations) or "tracemalloc" (Python and numpy allocations only)."""
+"""How peaks are measured: "rss" (Linux/glibc: free heap memory is returned to the OS, then the
+resident-set high-water mark is reset, so native allocations such as torch's count too) or
+"tracemalloc" (elsewhere: Python and numpy allocations only)."""
 
 
 class PeakMemory:
@@ -38,6 +43,7 @@ class PeakMemory:
 
     def __enter__(self) -> PeakMemory:
         if MEMORY_METHOD == "rss":
+            _MALLOC_TRIM(0)
             _CLEAR_REFS.write_text("5")
             self._base_kb = _status_kb("VmRSS")
         else:

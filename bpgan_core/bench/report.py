@@ -35,6 +35,7 @@ def build_document(
                 "points": [
                     {
                         "setting": point.setting.label,
+                        "value": point.setting.value,
                         "mean": point.summary(),
                         "items": [item.to_dict() for item in point.items],
                     }
@@ -102,7 +103,7 @@ def _bd_section(doc: dict[str, Any]) -> str:
         return f"No Bjontegaard deltas: anchor `{bd['anchor']}` was not run."
     header = ["codec", "metric", "BD-rate (%)", "BD-quality", "note"]
     rows = [
-        [r["codec"], r["metric"], _fmt(r["bd_rate_pct"], 1), _fmt(r["bd_quality"]), r.get("error", "")]
+        [r["codec"], r["metric"], _fmt(r["bd_rate_pct"], 1), _fmt(r["bd_quality"]), r["error"] or ""]
         for r in bd["rows"]
     ]
     intro = (

@@ -214,7 +214,7 @@ def pghi(
     hop: int,
     *,
     tol: float = 1e-5,
-    method: str = "tree",
+    method: str = "frames",
     known_phase: np.ndarray | None = None,
     seed: int = 0,
 ) -> np.ndarray:
@@ -256,13 +256,101 @@ def pghi(
     lam = HANN_GAUSSIAN_LAMBDA * n_fft * n_fft
     dphi_t, dphi_f = _phase_gradients(mag, n_fft, hop, lam)
     mask = mag > tol * peak
-    if method == "tree":
+    if method == "frames":
+        _integrate_frames(phase, mag, mask, dphi_t, dphi_f, k)
+    elif method == "tree":
         _integrate_tree(phase, mag, mask, dphi_t, dphi_f, k)
     elif method == "heap":
         _integrate_heap(phase, mag, mask, dphi_t, dphi_f, k)
     else:
         raise ValueError(f"unknown PGHI method {method!r}; use 'tree' or 'heap'")
     return phase_from_center(phase)
+
+
+def _integrate_frames(
+    phase: np.ndarray,
+    mag: np.ndarray,
+    mask: np.ndarray,
+    dphi_t: np.ndarray,
+    dphi_f: np.ndarray,
+    k: int,
+) -> None:
+    """Frame-recursive heap-order integration (in place).
+
+    Frame ``n`` is integrated from frame ``n - 1`` as the real-time variant of
+    PGHI does with its per-frame heap: a coefficient takes its phase from the
+    same bin of the previous frame (time step) or from a neighbouring bin of
+    its own frame (frequency step), whichever the heap would pop first. The
+    heap's pop order is the "widest path" order, so the choice is computed
+    for all frames at once with two vectorized sweeps over the bins: for every
+    coefficient, the best bottleneck (smallest log-magnitude on the path) of a
+    path that enters the frame at some bin ``j`` from the previous frame and
+    walks along frequency to it. Each coefficient then gets
+    ``phase(n-1, j) + time step at j + frequency steps from j``; only this last
+    recursion over frames is sequential (three numpy calls per frame).
+    Regions of a frame that the previous frame cannot feed (its bins there are
+    negligible) start from their largest coefficient with phase 0, like the
+    heap algorithm's restarts.
+    """
+    t, f = mag.shape
+    s = np.log(np.maximum(mag.astype(np.float64), _TINY))
+    neg = -np.inf
+    # b: strength of each coefficient (-inf when negligible), bins-major for the sweeps
+    b = np.where(mask, s, neg).T.copy()
+    # a: strength of the time source of each coefficient; where the previous
+    # frame is negligible the coefficient may seed a region (far below any real source)
+    seed = np.ones((t, f), dtype=bool)
+    seed[1:] = ~mask[:-1]
+    a = np.empty_like(b)
+    a[:, 1:] = s[:-1].T
+    a[seed.T] = -1e6 + b[seed.T]
+    lpop = np.empty((f, t))
+    rpop = np.empty((f, t))
+    jl = np.empty((f, t), dtype=np.intp)
+    jr = np.empty((f, t), dtype=np.intp)
+    for pop, jj, bins in ((lpop, jl, range(f)), (rpop, jr, range(f - 1, -1, -1))):
+        cur = np.full(t, neg)
+        ent = np.zeros(t, dtype=np.intp)
+        take = np.empty(t, dtype=bool)
+        for m in bins:
+            np.greater_equal(a[m], cur, out=take)
+            np.maximum(a[m], cur, out=cur)
+            np.minimum(b[m], cur, out=cur)
+            np.copyto(ent, m, where=take)
+            pop[m] = cur
+            jj[m] = ent
+    # best frequency neighbour: left (m - 1) or right (m + 1)
+    from_left = np.full((f, t), neg)
+    from_left[1:] = lpop[:-1]
+    from_right = np.full((f, t), neg)
+    from_right[:-1] = rpop[1:]
+    src = np.empty((f, t), dtype=np.intp)
+    src[0] = jr[1]
+    src[-1] = jl[-2]
+    src[1:-1] = np.where(from_left[1:-1] >= from_right[1:-1], jl[:-2], jr[2:])
+    use_time = a >= np.maximum(from_left, from_right)
+    src = np.where(use_time, np.arange(f)[:, None], src).T  # (t, f): entry bin of every coefficient
+    flat_src = (src + (np.arange(t) * f)[:, None]).ravel()
+    # cumulative frequency increments (trapezoid) along each frame
+    cum = np.zeros((t, f))
+    np.cumsum(0.5 * (dphi_f[:, 1:] + dphi_f[:, :-1]), axis=1, out=cum[:, 1:])
+    tstep = np.zeros((t, f))
+    tstep[1:] = 0.5 * (dphi_t[1:] + dphi_t[:-1])
+    src_seed = seed.ravel().take(flat_src).reshape(t, f)
+    tstep[seed] = 0.0
+    # phase(n, m) = keep * phase(n - 1, src) + add
+    add = cum - (cum.ravel() - tstep.ravel()).take(flat_src).reshape(t, f)
+    add = np.where(mask, add, phase)  # negligible: keep the random phase
+    keep = (mask & ~src_seed).astype(np.float64)
+    src = np.ascontiguousarray(src)
+    for n in range(max(k, 0), t):
+        if n == 0:
+            phase[0] = add[0]
+            continue
+        row = phase[n - 1].take(src[n])
+        row *= keep[n]
+        row += add[n]
+        phase[n] = row
 
 
 def _integrate_tree(
@@ -317,7 +405,7 @@ def _integrate_tree(
     par = pred[nodes]
     dt = dphi_t.ravel()
     df = dphi_f.ravel()
-    step = par - nodes
+    step = np.where(par == root, 0, par - nodes)
     inc = np.zeros(nodes.size)
     # parent is the previous / next frame, or the lower / upper bin
     sel = step == -f
@@ -411,6 +499,37 @@ def _integrate_heap(
             heapq.heappush(heap, (-magf[j], j))
 
 
+class _Consistency:
+    """``stft(istft(spec))`` for a fixed geometry, with preallocated buffers."""
+
+    def __init__(self, n_fft: int, hop: int, t: int, length: int) -> None:
+        self.r = _check_geometry(n_fft, hop)
+        self.n_fft, self.hop, self.t = n_fft, hop, t
+        self.win = hann_window(n_fft)
+        pad = n_fft // 2
+        norm = _ola_norm(n_fft, hop, t).copy()
+        # project onto signals supported on [0, length): zero the padding
+        norm[:pad] = 0.0
+        norm[pad + length :] = 0.0
+        self.norm = norm.reshape(t + self.r - 1, hop)
+        self.buf = np.zeros((t + self.r - 1, hop), dtype=np.float32)
+        self.frames = np.empty((t, n_fft), dtype=np.float32)
+        self.view = sliding_window_view(self.buf.reshape(-1), n_fft)[::hop]
+
+    def __call__(self, spec: np.ndarray) -> np.ndarray:
+        frames = scipy.fft.irfft(spec, n=self.n_fft, axis=-1)
+        frames *= self.win
+        parts = frames.reshape(self.t, self.r, self.hop)
+        buf = self.buf
+        buf[: self.t] = parts[:, 0]
+        buf[self.t :] = 0.0
+        for j in range(1, self.r):
+            buf[j : j + self.t] += parts[:, j]
+        buf *= self.norm
+        np.multiply(self.view, self.win, out=self.frames)
+        return scipy.fft.rfft(self.frames, axis=-1)
+
+
 def fast_griffin_lim(
     mag: np.ndarray,
     phase: np.ndarray,
@@ -439,24 +558,36 @@ def fast_griffin_lim(
         ``(signal, spec)``: float32 signal and the final complex64 spectrogram
         (magnitude ``mag``) it was synthesised from.
     """
-    mag = np.asarray(mag, dtype=np.float32)
+    mag = np.ascontiguousarray(mag, dtype=np.float32)
+    t = mag.shape[0]
     spec = (mag * np.exp(1j * phase)).astype(np.complex64)
     k = 0 if known is None else int(known.shape[0])
     if k:
         spec[:k] = known
-    t = mag.shape[0]
     sig_len = (t - 1) * hop
     if length is not None and n_frames(length, hop) == t:
         sig_len = int(length)
-    t_prev = spec
-    c = spec
-    for _ in range(max(0, int(n_iter))):
-        rebuilt = stft(istft(c, n_fft, hop, sig_len), n_fft, hop)
-        absr = np.abs(rebuilt)
-        t_cur = np.where(absr > 1e-12, mag * rebuilt / np.maximum(absr, 1e-12), mag).astype(np.complex64)
-        if k:
-            t_cur[:k] = known
-        c = t_cur + np.float32(alpha) * (t_cur - t_prev)
-        t_prev = t_cur
-    out = istft(t_prev, n_fft, hop, sig_len if length is None else length)
-    return out, t_prev
+    n_iter = max(0, int(n_iter))
+    if n_iter and t:
+        project = _Consistency(n_fft, hop, t, sig_len)
+        t_prev = spec
+        c = spec.copy()
+        scale = np.empty(mag.shape, dtype=np.float32)
+        a1 = np.float32(1.0 + alpha)
+        a0 = np.float32(alpha)
+        for _ in range(n_iter):
+            rebuilt = project(c)
+            np.abs(rebuilt, out=scale)
+            np.maximum(scale, 1e-12, out=scale)
+            np.divide(mag, scale, out=scale)
+            rebuilt *= scale  # magnitude projection: mag * rebuilt / |rebuilt|
+            if k:
+                rebuilt[:k] = known
+            # c = t + alpha * (t - t_prev)
+            np.multiply(rebuilt, a1, out=c)
+            t_prev *= a0
+            c -= t_prev
+            t_prev = rebuilt
+        spec = t_prev
+    out = istft(spec, n_fft, hop, sig_len if length is None else length)
+    return out, spec

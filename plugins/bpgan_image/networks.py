@@ -1,0 +1,138 @@
+"""The image networks (torch): encoder, generator and multi-scale PatchGAN discriminator.
+
+BPGAN's layout (encoder to ``latent_channels`` at 1/16 resolution, residual blocks, upsampling
+generator) redesigned for the CPU: the image enters at 1/4 resolution by pixel-unshuffle, every
+3 x 3 convolution runs at 1/4, 1/8 or 1/16 resolution, resolution changes are 2 x 2 stride-2
+(transposed) convolutions, and the generator leaves through pixel-shuffle. No normalization layers,
+so a model behaves the same on a 16 x 16 image and on a 1024 x 1024 tile.
+Model space: RGB in [-0.5, 0.5], (batch, 3, H, W) with H and W multiples of 16.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+FACTOR = 16
+"""Downsampling from image to latent."""
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    """Widths and depths of the encoder and generator at 1/4, 1/8 and 1/16 resolution."""
+
+    latent_channels: int = 16
+    widths: tuple[int, int, int] = (48, 96, 128)
+    encoder_blocks: tuple[int, int, int] = (1, 1, 2)
+    generator_blocks: tuple[int, int, int] = (1, 1, 3)
+
+    def as_dict(self) -> dict[str, object]:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, object]) -> "NetworkConfig":
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items() if k in cls.__dataclass_fields__})
+
+
+class ResBlock(nn.Module):
+    """x + conv(relu(conv(relu(x)))), 3 x 3, same width."""
+
+    def __init__(self, width: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.LeakyReLU(0.2), nn.Conv2d(width, width, 3, padding=1),
+            nn.LeakyReLU(0.2), nn.Conv2d(width, width, 3, padding=1),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x)
+
+
+def _stage(width: int, blocks: int) -> list[nn.Module]:
+    return [ResBlock(width) for _ in range(blocks)]
+
+
+class ImageEncoder(nn.Module):
+    """(B, 3, H, W) in model space -> (B, C, H/16, W/16) float latents."""
+
+    def __init__(self, cfg: NetworkConfig) -> None:
+        super().__init__()
+        w1, w2, w3 = cfg.widths
+        b1, b2, b3 = cfg.encoder_blocks
+        self.net = nn.Sequential(
+            nn.PixelUnshuffle(4), nn.Conv2d(48, w1, 3, padding=1), *_stage(w1, b1),
+            nn.Conv2d(w1, w2, 2, stride=2), *_stage(w2, b2),
+            nn.Conv2d(w2, w3, 2, stride=2), *_stage(w3, b3),
+            nn.LeakyReLU(0.2), nn.Conv2d(w3, cfg.latent_channels, 3, padding=1),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+class ImageGenerator(nn.Module):
+    """(B, C, h, w) latents -> (B, 3, 16 h, 16 w) in model space (unclipped)."""
+
+    def __init__(self, cfg: NetworkConfig) -> None:
+        super().__init__()
+        w1, w2, w3 = cfg.widths
+        b1, b2, b3 = cfg.generator_blocks
+        self.net = nn.Sequential(
+            nn.Conv2d(cfg.latent_channels, w3, 3, padding=1), *_stage(w3, b3),
+            nn.LeakyReLU(0.2), nn.ConvTranspose2d(w3, w2, 2, stride=2), *_stage(w2, b2),
+            nn.LeakyReLU(0.2), nn.ConvTranspose2d(w2, w1, 2, stride=2), *_stage(w1, b1),
+            nn.LeakyReLU(0.2), nn.Conv2d(w1, 48, 3, padding=1), nn.PixelShuffle(4),
+        )
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(z)
+
+
+class PatchDiscriminator(nn.Module):
+    """A 70-px-style PatchGAN at one scale; returns its feature maps, the patch prediction last."""
+
+    def __init__(self, width: int = 32, layers: int = 3) -> None:
+        super().__init__()
+        blocks: list[nn.Module] = []
+        c_in = 3
+        for i in range(layers):
+            c_out = width * 2**i
+            blocks.append(nn.Sequential(nn.Conv2d(c_in, c_out, 4, stride=2, padding=1), nn.LeakyReLU(0.2)))
+            c_in = c_out
+        blocks.append(nn.Conv2d(c_in, 1, 3, padding=1))
+        self.blocks = nn.ModuleList(blocks)
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        feats = []
+        for block in self.blocks:
+            x = block(x)
+            feats.append(x)
+        return feats
+
+
+class MultiScaleDiscriminator(nn.Module):
+    """PatchGANs on the image and on 2x, 4x ... average-pooled copies (pix2pixHD style)."""
+
+    def __init__(self, scales: int = 2, width: int = 32) -> None:
+        super().__init__()
+        self.scales = nn.ModuleList(PatchDiscriminator(width) for _ in range(scales))
+
+    def forward(self, x: torch.Tensor) -> list[list[torch.Tensor]]:
+        out = []
+        for i, d in enumerate(self.scales):
+            if i:
+                x = nn.functional.avg_pool2d(x, 3, stride=2, padding=1, count_include_pad=False)
+            out.append(d(x))
+        return out
+
+
+def build(cfg: NetworkConfig, discriminator: bool = False) -> tuple[nn.Module, nn.Module, nn.Module | None]:
+    """(encoder, generator, discriminator or None), channels-last for fast CPU convolutions."""
+    nets = (ImageEncoder(cfg), ImageGenerator(cfg), MultiScaleDiscriminator() if discriminator else None)
+    return tuple(n.to(memory_format=torch.channels_last) if n is not None else None for n in nets)  # type: ignore[return-value]
+
+
+def parameter_count(module: nn.Module) -> int:
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in module.parameters())

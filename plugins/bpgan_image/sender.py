@@ -1,0 +1,26 @@
+"""Sender-side loading of an image model (torch): encoder, generator and refinement loss."""
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from bpgan_core.interfaces import SenderModels
+from bpgan_core.torch_adapters import TorchEncoder, TorchGenerator
+
+from .losses import RefinementLoss
+from .networks import NetworkConfig, build
+from .training import DEFAULT_REFINE_ALPHA
+
+
+def load_sender(card: Any) -> SenderModels:
+    """The torch encoder and generator of ``card`` and the loss (1 - MS-SSIM) + alpha * MSE."""
+    if card.sender_path is None or not card.sender_path.is_file():
+        raise FileNotFoundError(f"model {card.id} has no sender weights; it can decode but not encode")
+    net = NetworkConfig.from_dict(card.config["network"])
+    encoder, generator, _ = build(net)
+    state = torch.load(card.sender_path, weights_only=True)
+    encoder.load_state_dict(state["encoder"])
+    generator.load_state_dict(state["generator"])
+    loss = RefinementLoss(float(card.config.get("refine_alpha", DEFAULT_REFINE_ALPHA)))
+    return SenderModels(TorchEncoder(encoder), TorchGenerator(generator), loss)

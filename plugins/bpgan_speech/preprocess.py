@@ -1,0 +1,91 @@
+"""Speech preprocessor (numpy only): audio <-> fixed chunks of normalized log-mel.
+
+Forward: validate, downmix to mono, resample to the model's rate, then cut the log-mel into chunks
+of ``chunk_frames`` frames, shaped (n_mels, chunk_frames). Chunks are computed lazily, each from
+its own slice of audio (plus the STFT window's overlap), and equal the matching columns of the
+whole signal's log-mel, so memory stays bounded whatever the duration. The last chunk is padded
+with silence (0).
+
+Inverse: the decoded chunks are concatenated in time and turned into audio by one continuous
+streaming phase reconstruction (PGHI + fast Griffin-Lim, ``StreamingMelInverter``) that runs
+across chunk borders, so the borders get no separate phase and no seam. The audio is then
+resampled back to the input's original rate and cut to its original length.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable, Iterator
+
+import numpy as np
+
+from bpgan_core.interfaces import Prepared, Preprocessor
+
+from .audio import AudioSignal, StreamResampler, resample, split_signal, to_mono
+from .dsp import MelConfig, StreamingMelInverter, log_mel
+
+
+class SpeechPreprocessor(Preprocessor):
+    """Audio to log-mel chunks and back, for one model's configuration."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.mel = MelConfig.from_dict(config["mel"])
+        self.chunk_frames = int(config["chunk_frames"])
+
+    @property
+    def rate(self) -> int:
+        """The model's sample rate in Hz."""
+        return self.mel.sample_rate
+
+    def forward(self, signal: Any, sample_rate: Any = None, **options: Any) -> Prepared:
+        """Chunks of ``signal`` (samples with ``sample_rate``, or a (samples, rate) pair)."""
+        if options:
+            raise TypeError(f"speech takes only the sample_rate option, got {sorted(options)}")
+        samples, rate = split_signal(signal, sample_rate)
+        mono = to_mono(samples)
+        x = resample(mono, rate, self.rate)
+        meta = {"sample_rate": self.rate, "length": int(x.size), "original_rate": rate, "original_length": int(mono.size)}
+        num = -(-self.mel.n_frames(x.size) // self.chunk_frames)
+        return Prepared(meta, (self.chunk(x, k) for k in range(num)), num)
+
+    def chunk(self, x: np.ndarray, k: int) -> np.ndarray:
+        """Columns [k T, (k + 1) T) of ``log_mel(x)`` (T = chunk_frames), from a slice of ``x`` only."""
+        hop, half = self.mel.hop_length, self.mel.n_fft // 2
+        start = k * self.chunk_frames * hop - half
+        seg = np.zeros((self.chunk_frames + 1) * hop + 2 * half, dtype=np.float32)
+        lo, hi = max(start, 0), min(start + seg.size, x.size)
+        if hi > lo:
+            seg[lo - start:hi - start] = x[lo:hi]
+        skip = half // hop
+        return log_mel(seg, self.mel)[:, skip:skip + self.chunk_frames]
+
+    def inverse_stream(self, chunks: Iterable[np.ndarray], meta: dict[str, Any]) -> Iterator[np.ndarray]:
+        """Audio blocks (float32, at the original rate) as the chunks arrive; ends at the original length."""
+        self._check_meta(meta)
+        inverter = StreamingMelInverter(self.mel)
+        back = StreamResampler(self.rate, int(meta["original_rate"]))
+        length, remaining = int(meta["length"]), int(meta["original_length"])
+        for chunk in chunks:
+            block = inverter.push(np.asarray(chunk, dtype=np.float32).reshape(self.mel.n_mels, -1))
+            length, block = length - block.size, block[:max(length, 0)]
+            out = back.push(block)[:remaining]
+            remaining -= out.size
+            if out.size:
+                yield np.clip(out, -1.0, 1.0)
+        tail = inverter.flush()[:max(length, 0)]
+        if length > tail.size:
+            raise ValueError(f"decoded audio is {length - tail.size} samples shorter than the stream declares")
+        out = np.concatenate([back.push(tail), back.flush()])[:remaining]
+        if out.size:
+            yield np.clip(out, -1.0, 1.0)
+
+    def inverse(self, chunks: Iterable[np.ndarray], meta: dict[str, Any]) -> AudioSignal:
+        """The whole decoded signal at its original rate and length."""
+        blocks = list(self.inverse_stream(chunks, meta))
+        samples = np.concatenate(blocks) if blocks else np.zeros(0, dtype=np.float32)
+        return AudioSignal(samples.astype(np.float32, copy=False), int(meta["original_rate"]))
+
+    def _check_meta(self, meta: dict[str, Any]) -> None:
+        if int(meta.get("sample_rate", -1)) != self.rate:
+            raise ValueError(f"stream was made at {meta.get('sample_rate')} Hz, the model works at {self.rate} Hz")
+        for key in ("length", "original_rate", "original_length"):
+            if int(meta.get(key, -1)) < (1 if key == "original_rate" else 0):
+                raise ValueError(f"stream metadata has a bad {key!r}: {meta.get(key)!r}")

@@ -1,0 +1,76 @@
+"""Latent refinement on a small problem with a known answer."""
+import itertools
+
+import numpy as np
+import pytest
+import torch
+
+from bpgan_core.admm import EFFORTS, RefineSettings, refine
+from bpgan_core.quantizers import ScalarQuantizer
+from bpgan_core.torch_adapters import TorchGenerator
+
+
+def problem(seed: int = 0):
+    """x = G(z*) with G linear and mixing; the encoder is biased, so rounding its output is poor."""
+    g = torch.Generator().manual_seed(seed)
+    a = torch.randn(12, 3, generator=g)
+    gen = torch.nn.Linear(3, 12, bias=False)
+    with torch.no_grad():
+        gen.weight.copy_(a)
+    centers = np.linspace(-1.5, 1.5, 7).astype(np.float32)
+    z_true = torch.tensor(np.random.default_rng(seed).choice(centers, size=(4, 3)) + 0.08)
+    x = gen(z_true).detach()
+    z0 = z_true + torch.tensor([0.4, -0.45, 0.35])  # a biased encoder
+    return x, z0, TorchGenerator(gen), ScalarQuantizer(centers)
+
+
+def loss(x, y):
+    return ((x - y) ** 2).mean(1)
+
+
+def optimum(x, gen, q):
+    """Brute force over all quantized latents (7^3 per item)."""
+    grid = torch.tensor(list(itertools.product(q.centers, repeat=3)))
+    out = gen.generate(grid)
+    return torch.stack([loss(xi.expand_as(out), out).min() for xi in x]).mean().item()
+
+
+@pytest.mark.parametrize("method", ["admm", "backprop", "ste"])
+def test_refinement_beats_rounding_the_encoder_output(method):
+    x, z0, gen, q = problem()
+    rounded = loss(x, gen.generate(q.project(z0))).mean().item()
+    result = refine(x, z0, gen, loss, q, RefineSettings(method=method, iterations=200, lr=0.05, rho=0.05))
+    sent = loss(x, gen.generate(torch.from_numpy(q.dequantize(result.indices)))).mean().item()
+    assert sent == pytest.approx(result.final_loss, rel=1e-5)
+    assert sent < 0.5 * rounded
+    assert sent <= optimum(x, gen, q) * 1.5 + 1e-4
+
+
+def test_paper_admm_without_keep_best_reaches_the_optimum():
+    x, z0, gen, q = problem(1)
+    result = refine(x, z0, gen, loss, q, RefineSettings(method="admm", iterations=300, lr=0.05, rho=0.05, keep_best=False))
+    assert result.final_loss <= optimum(x, gen, q) * 1.5 + 1e-4
+
+
+def test_keep_best_never_does_worse_than_the_encoder():
+    x, z0, gen, q = problem(2)
+    for method in ("admm", "backprop", "ste"):
+        result = refine(x, z0, gen, loss, q, RefineSettings(method=method, iterations=5, lr=5.0))
+        assert result.final_loss <= result.initial_loss
+
+
+def test_none_transmits_the_rounded_encoder_output():
+    x, z0, gen, q = problem()
+    result = refine(x, z0, gen, loss, q, RefineSettings.from_effort("fast"))
+    assert np.array_equal(result.indices, q.indices(z0).numpy())
+
+
+def test_effort_presets_and_validation():
+    assert set(EFFORTS) == {"fast", "default", "best"}
+    assert RefineSettings.from_effort("best", iterations=7).iterations == 7
+    with pytest.raises(ValueError, match="unknown effort"):
+        RefineSettings.from_effort("turbo")
+    with pytest.raises(ValueError, match="unknown refinement options"):
+        RefineSettings.from_effort("default", iters=3)
+    with pytest.raises(ValueError):
+        RefineSettings(method="magic")

@@ -1,0 +1,228 @@
+"""Benchmark tool: metric code against known values, and tiny end-to-end runs on generated signals."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from PIL import Image
+
+from bpgan_core.bench import BjontegaardError, Codec, Setting, bd_quality, bd_rate, quality_at_rate, run_suite
+from bpgan_core.bench.cli import main, select_codecs
+from bpgan_core.bench.report import SCHEMA_VERSION, build_document, render_markdown
+from bpgan_image.bench import ImageBenchSuite, JpegCodec, WebpCodec
+from bpgan_image.metrics import psnr, ssim_metric
+from bpgan_speech.bench import Codec2Codec, OpusCodec, SpeechBenchSuite, compact_opus_tags
+from bpgan_speech.synth import speech_like
+
+IMAGE_SUITE = "bpgan_image.bench:ImageBenchSuite"
+SPEECH_SUITE = "bpgan_speech.bench:SpeechBenchSuite"
+ANCHOR_RATES = [0.1, 0.2, 0.4, 0.8, 1.6]
+ANCHOR_PSNR = [26.0, 29.5, 32.5, 35.0, 37.0]
+
+
+def smooth_image(seed: int, size: int = 64) -> np.ndarray:
+    """A random smooth RGB picture: 6x6 noise upsampled bicubically."""
+    noise = np.random.default_rng(seed).integers(0, 256, (6, 6, 3), dtype=np.uint8)
+    return np.asarray(Image.fromarray(noise).resize((size, size), Image.BICUBIC))
+
+
+# --- metrics -------------------------------------------------------------------------------------
+
+
+def test_psnr_of_known_error() -> None:
+    original = np.full((8, 8, 3), 100, dtype=np.uint8)
+    decoded = original + np.uint8(5)  # MSE 25
+    assert psnr(original, decoded) == pytest.approx(10 * math.log10(255**2 / 25))
+    half = original.copy()
+    half[:4] += np.uint8(10)  # error 10 on half the pixels: MSE 50
+    assert psnr(original, half) == pytest.approx(10 * math.log10(255**2 / 50))
+    assert psnr(original, original) == math.inf
+
+
+def test_ssim_falls_back_to_single_scale_on_small_images() -> None:
+    image = smooth_image(0)
+    name, value = ssim_metric(image, image)
+    assert name == "ssim" and value == pytest.approx(1.0, abs=1e-6)
+    big = np.asarray(Image.fromarray(image).resize((192, 192)))
+    name, value = ssim_metric(big, big)
+    assert name == "ms_ssim" and value == pytest.approx(1.0, abs=1e-6)
+
+
+# --- Bjontegaard ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["pchip", "cubic"])
+def test_bd_rate_of_curve_shifted_in_rate(method: str) -> None:
+    test_rates = [r * 0.8 for r in ANCHOR_RATES]
+    assert bd_rate(ANCHOR_RATES, ANCHOR_PSNR, test_rates, ANCHOR_PSNR, method) == pytest.approx(-20.0, abs=1e-6)
+    assert bd_rate(test_rates, ANCHOR_PSNR, ANCHOR_RATES, ANCHOR_PSNR, method) == pytest.approx(25.0, abs=1e-6)
+
+
+@pytest.mark.parametrize("method", ["pchip", "cubic"])
+def test_bd_psnr_of_curve_shifted_by_one_db(method: str) -> None:
+    better = [q + 1.0 for q in ANCHOR_PSNR]
+    assert bd_quality(ANCHOR_RATES, ANCHOR_PSNR, ANCHOR_RATES, better, method) == pytest.approx(1.0, abs=1e-9)
+    assert bd_quality(ANCHOR_RATES, ANCHOR_PSNR, ANCHOR_RATES, ANCHOR_PSNR, method) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_bd_rejects_unusable_curves() -> None:
+    with pytest.raises(BjontegaardError, match="at least"):
+        bd_rate([0.1, 0.2], [30, 31], ANCHOR_RATES, ANCHOR_PSNR)
+    with pytest.raises(BjontegaardError, match="non-monotonic"):
+        bd_rate([0.1, 0.2, 0.4], [30, 29, 31], ANCHOR_RATES, ANCHOR_PSNR)
+    with pytest.raises(BjontegaardError, match="overlap"):
+        bd_rate([0.1, 0.2, 0.4], [50, 51, 52], ANCHOR_RATES, ANCHOR_PSNR)
+    with pytest.raises(ValueError, match="unknown method"):
+        bd_rate(ANCHOR_RATES, ANCHOR_PSNR, ANCHOR_RATES, ANCHOR_PSNR, method="spline")
+
+
+def test_quality_at_rate_interpolates_in_log_rate() -> None:
+    rates, quality = [0.125, 0.25, 0.5, 1.0], [20.0, 23.0, 26.0, 29.0]  # linear in log2(rate)
+    assert quality_at_rate(rates, quality, 0.25) == pytest.approx(23.0)
+    assert quality_at_rate(rates, quality, math.sqrt(0.125 * 0.25)) == pytest.approx(21.5)
+    assert quality_at_rate(rates, quality, 2.0) is None
+    assert quality_at_rate(rates, quality, 0.1) is None
+
+
+# --- classical codecs -----------------------------------------------------------------------------
+
+
+def test_opus_tags_padding_is_dropped_without_changing_the_audio() -> None:
+    samples = speech_like(1.0, 16000)
+    buffer = io.BytesIO()
+    sf.write(buffer, samples, 16000, format="OGG", subtype="OPUS", compression_level=1.0)
+    raw = buffer.getvalue()
+    compact = compact_opus_tags(raw)
+    assert len(compact) < len(raw) - 500
+    decoded, rate = sf.read(io.BytesIO(compact), dtype="float32")
+    assert rate == 16000
+    np.testing.assert_array_equal(decoded, sf.read(io.BytesIO(raw), dtype="float32")[0])
+    assert OpusCodec().decode(compact, like=(samples, 16000))[0].shape == samples.shape
+
+
+def test_codec2_stream_is_header_plus_whole_frames() -> None:
+    signal = (speech_like(1.0, 16000), 16000)
+    codec = Codec2Codec()
+    data = codec.encode(signal, Setting("3200 bps", 3200))
+    assert len(data) == 7 + 50 * 8  # 20 ms frames of 64 bits
+    assert SpeechBenchSuite().rate(len(data), signal) == pytest.approx(407 * 8 / 1000)
+    decoded, rate = codec.decode(data, like=signal)
+    assert rate == 16000 and abs(len(decoded) - 16000) <= 320
+
+
+def test_codec_selection_by_name_or_family() -> None:
+    codecs = [JpegCodec(), WebpCodec()]
+    assert [c.name for c in select_codecs(codecs, ["jpeg,webp"])] == ["jpeg", "webp"]
+    assert [c.name for c in select_codecs(codecs, ["webp"])] == ["webp"]
+    with pytest.raises(ValueError, match="no codec named"):
+        select_codecs(codecs, ["avif2"])
+
+
+# --- reports --------------------------------------------------------------------------------------
+
+
+class StagedCodec(Codec):
+    """Posterized zlib images that report per-stage timings, standing in for our codec."""
+
+    name = "fake:default"
+    stages = {"encoder": 0.002, "entropy_coding": 0.001}
+
+    @property
+    def settings(self) -> list[Setting]:
+        return [Setting(f"step={s}", s) for s in (64, 32, 16, 8)]
+
+    def encode(self, signal: np.ndarray, setting: Setting) -> bytes:
+        return bytes([setting.value]) + zlib.compress((signal // setting.value).tobytes(), 9)
+
+    def decode(self, data: bytes, like: np.ndarray) -> np.ndarray:
+        step = data[0]
+        levels = np.frombuffer(zlib.decompress(data[1:]), dtype=np.uint8).reshape(like.shape)
+        return (levels * step + step // 2).astype(np.uint8)
+
+    def stage_timings(self) -> dict[str, float]:
+        return dict(self.stages)
+
+
+def test_document_and_markdown_from_a_run() -> None:
+    suite = ImageBenchSuite()
+    items = [(f"img{i}.png", smooth_image(i)) for i in range(2)]
+    result = run_suite(suite, [JpegCodec(), StagedCodec()], items, "generated", repeats=1, progress=False)
+    doc = build_document(result, "jpeg", suite.fixed_rates)
+    json.dumps(doc, allow_nan=False)
+    assert doc["schema_version"] == SCHEMA_VERSION
+    assert set(doc) >= {"modality", "rate_unit", "data", "environment", "metrics", "codecs", "bd", "fixed_rates"}
+    assert doc["metrics"] == ["psnr", "ssim"]
+    assert set(doc["environment"]) >= {"cpu_count", "torch_threads", "memory_method", "repeats"}
+    fake = doc["codecs"][1]
+    assert fake["name"] == "fake:default" and len(fake["points"]) == 4
+    point = fake["points"][0]
+    assert set(point["mean"]) >= {"rate", "bytes", "metrics", "enc_s", "dec_s", "enc_peak_mb", "dec_peak_mb", "stages"}
+    assert point["mean"]["stages"] == pytest.approx(StagedCodec.stages)
+    item = point["items"][0]
+    assert item["rate"] == pytest.approx(item["bytes"] * 8 / 64**2)
+    assert item["enc_rtf"] is None  # images have no duration
+    assert {(r["codec"], r["metric"]) for r in doc["bd"]["rows"]} == {("fake:default", "psnr"), ("fake:default", "ssim")}
+    assert len(doc["fixed_rates"]["rows"][0]["values"]) == len(suite.fixed_rates)
+
+    markdown = render_markdown(doc)
+    assert "| jpeg | q=10 |" in markdown and "| fake:default | step=8 |" in markdown
+    assert "## Per-stage timings" in markdown and "encoder ms" in markdown
+    assert "## Bjontegaard deltas" in markdown and "0.125 bpp" in markdown
+
+
+# --- end to end -----------------------------------------------------------------------------------
+
+
+def read_outputs(out: Path, metrics: list[str]) -> dict:
+    doc = json.loads((out / "results.json").read_text())
+    assert doc["metrics"] == metrics
+    assert (out / "results.md").read_text().startswith("# ")
+    for metric in metrics:
+        assert (out / f"rd_{metric}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    return doc
+
+
+def test_image_bench_end_to_end(tmp_path: Path) -> None:
+    data = tmp_path / "images"
+    data.mkdir()
+    for i in range(3):
+        Image.fromarray(smooth_image(i)).save(data / f"pic{i}.png")
+    out = tmp_path / "out"
+    argv = [IMAGE_SUITE, "--data", str(data), "--limit", "2", "--out", str(out), "--repeats", "1",
+            "--codecs", "jpeg,webp", "--no-bpgan", "--no-progress"]
+    assert main(argv) == 0
+    doc = read_outputs(out, ["psnr", "ssim"])
+    assert doc["data"]["items"] == ["pic0.png", "pic1.png"]
+    assert [c["name"] for c in doc["codecs"]] == ["jpeg", "webp"]
+    jpeg_psnr = [p["mean"]["metrics"]["psnr"] for p in doc["codecs"][0]["points"]]
+    assert jpeg_psnr[-1] > jpeg_psnr[0] + 5
+
+
+def test_speech_bench_end_to_end(tmp_path: Path) -> None:
+    data = tmp_path / "speech"
+    data.mkdir()
+    for i in range(2):
+        sf.write(data / f"utt{i}.flac", speech_like(1.0, 16000, seed=i), 16000)
+    out = tmp_path / "out"
+    argv = [SPEECH_SUITE, "--data", str(data), "--limit", "1", "--out", str(out), "--repeats", "1",
+            "--codecs", "opus", "codec2", "--no-bpgan", "--no-progress"]
+    assert main(argv) == 0
+    doc = read_outputs(out, ["pesq_wb", "stoi"])
+    assert doc["rate_unit"] == "kbps" and doc["data"]["items"] == ["utt0.flac"]
+    codec2 = doc["codecs"][1]
+    assert [p["setting"] for p in codec2["points"]] == ["1300 bps", "2400 bps", "3200 bps"]
+    assert codec2["points"][2]["mean"]["rate"] == pytest.approx(3.256)
+    assert codec2["points"][0]["items"][0]["enc_rtf"] is not None
+    assert "| opus | 6 kbps |" in (out / "results.md").read_text()
+
+
+def test_unknown_suite_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["no-such-modality", "--data", str(tmp_path), "--no-bpgan"]) == 2
+    assert "no bench suite" in capsys.readouterr().err

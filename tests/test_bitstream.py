@@ -1,0 +1,90 @@
+import io
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bpgan_core.bitstream import MAGIC, ContainerReader, ContainerWriter, Header
+from bpgan_core.errors import BitstreamError, CorruptStreamError, TruncatedStreamError, UnsupportedVersionError
+
+json_scalars = st.one_of(st.none(), st.booleans(), st.integers(-2**53, 2**53), st.text(max_size=20),
+                         st.floats(allow_nan=False, allow_infinity=False))
+json_values = st.recursive(json_scalars, lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=8), c, max_size=4),
+                           max_leaves=12)
+named = st.builds(lambda name, params: {**params, "name": name}, st.text(max_size=8),
+                  st.dictionaries(st.text(max_size=6).filter(lambda k: k != "name"), json_values, max_size=3))
+headers = st.builds(
+    Header, modality=st.text(min_size=1, max_size=12), model=st.text(max_size=20), fingerprint=st.binary(min_size=8, max_size=8).map(bytes.hex),
+    latent_channels=st.integers(0, 512), quantizer=named, coder=named,
+    meta=st.dictionaries(st.text(max_size=8), json_values, max_size=5),
+)
+payloads = st.lists(st.binary(min_size=1, max_size=300), max_size=6)
+
+
+def write(header: Header, records: list[bytes]) -> bytes:
+    buf = io.BytesIO()
+    w = ContainerWriter(buf, header)
+    for r in records:
+        w.write_record(r)
+    w.close()
+    return buf.getvalue()
+
+
+def read_all(blob: bytes) -> tuple[Header, list[bytes]]:
+    r = ContainerReader(blob)
+    return r.header, list(r.records())
+
+
+@settings(max_examples=80, deadline=None)
+@given(headers, payloads)
+def test_container_round_trip(header, records):
+    blob = write(header, records)
+    assert blob.startswith(MAGIC)
+    h, recs = read_all(blob)
+    assert h == header
+    assert recs == records
+
+
+@settings(max_examples=80, deadline=None)
+@given(headers, payloads, st.data())
+def test_every_truncation_raises(header, records, data):
+    blob = write(header, records)
+    cut = data.draw(st.integers(0, len(blob) - 1))
+    with pytest.raises(BitstreamError):
+        read_all(blob[:cut])
+
+
+@settings(max_examples=120, deadline=None)
+@given(headers, payloads, st.data())
+def test_every_corruption_raises(header, records, data):
+    blob = bytearray(write(header, records))
+    pos = data.draw(st.integers(0, len(blob) - 1))
+    blob[pos] ^= data.draw(st.integers(1, 255))
+    with pytest.raises(BitstreamError):
+        read_all(bytes(blob))
+
+
+def test_trailing_bytes_raise():
+    blob = write(Header("m", "id", "00" * 8, 1), [b"abc"])
+    with pytest.raises(CorruptStreamError, match="unexpected bytes"):
+        read_all(blob + b"\x00")
+
+
+def test_unknown_version_raises_a_clear_error():
+    blob = bytearray(write(Header("m", "id", "00" * 8, 1), [b"abc"]))
+    blob[4] = 9
+    with pytest.raises(UnsupportedVersionError, match="version 9"):
+        read_all(bytes(blob))
+
+
+def test_not_a_stream():
+    with pytest.raises(CorruptStreamError, match="magic"):
+        read_all(b"RIFF....WAVEfmt ")
+    with pytest.raises(TruncatedStreamError):
+        read_all(MAGIC[:2])
+
+
+def test_header_overhead_is_small():
+    h = Header("speech", "speech-16k-2kbps", "0123456789abcdef", 8, {"name": "scalar"},
+               {"name": "range", "table": "model"}, {"sr": 16000, "n": 48000})
+    assert len(write(h, [])) < 100

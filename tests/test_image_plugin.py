@@ -1,0 +1,139 @@
+"""The image plugin on synthetic pictures: preprocessing, tiling, errors, training and the public API."""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from bpgan_core import api
+from bpgan_core.errors import InvalidSignalError
+from bpgan_core.models import register_model_dir, unregister_model_dir
+from bpgan_image import ImageModality
+from bpgan_image.preprocess import ImagePreprocessor, tile_grid
+from bpgan_image.synthetic import synthetic_image
+
+
+def _roundtrip(signal: object, tile: int = 64) -> tuple[np.ndarray, list[np.ndarray]]:
+    pre = ImagePreprocessor(tile)
+    prepared = pre.forward(signal)
+    chunks = list(prepared.chunks)
+    assert len(chunks) == prepared.num_chunks
+    assert all(c.dtype == np.float32 and c.shape[0] == 3 and c.shape[1] % 16 == 0 and c.shape[2] % 16 == 0 for c in chunks)
+    return pre.inverse(chunks, prepared.meta), chunks
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 3), (7, 13, 3), (17, 300, 3), (130, 70, 3), (1, 1), (9, 31)])
+def test_preprocessor_round_trip_is_exact(shape: tuple[int, ...]) -> None:
+    rng = np.random.default_rng(1)
+    x = rng.integers(0, 256, shape, dtype=np.uint8)
+    y, _ = _roundtrip(x)
+    assert y.shape == x.shape and y.dtype == np.uint8
+    np.testing.assert_array_equal(y, x)
+
+
+def test_grayscale_rgba_and_16_bit() -> None:
+    rng = np.random.default_rng(2)
+    rgba = rng.integers(0, 256, (20, 21, 4), dtype=np.uint8)
+    y, _ = _roundtrip(rgba)
+    np.testing.assert_array_equal(y, rgba[:, :, :3])  # alpha is not coded
+    gray_alpha = rng.integers(0, 256, (5, 6, 2), dtype=np.uint8)
+    y, _ = _roundtrip(gray_alpha)
+    np.testing.assert_array_equal(y, gray_alpha[:, :, :1])
+    deep = rng.integers(0, 65536, (19, 23), dtype=np.uint16)
+    y, _ = _roundtrip(deep)
+    assert y.dtype == np.uint16
+    np.testing.assert_array_equal(y, (np.round(deep / 257.0) * 257).astype(np.uint16))
+    y, _ = _roundtrip(Image.fromarray(rgba, "RGBA").convert("P"))
+    assert y.shape == (20, 21, 3)
+
+
+def test_tiles_cover_large_images_with_equal_sizes() -> None:
+    rows, cols = tile_grid(4096, 1504, 1024)
+    assert rows == [0, 1024, 2048, 3072] and cols == [0, 752]
+    x = synthetic_image(150, 200)
+    y, chunks = _roundtrip(x, tile=64)
+    assert len(chunks) == 3 * 4
+    np.testing.assert_array_equal(y, x)
+
+
+@pytest.mark.parametrize("bad", [np.zeros((0, 5, 3), np.uint8), np.zeros((4, 4, 5), np.uint8),
+                                 np.zeros((4, 4, 3), np.float32), np.zeros((2, 2, 2, 3), np.uint8), "not an image"])
+def test_bad_signals_raise_clear_errors(bad: object) -> None:
+    with pytest.raises(InvalidSignalError):
+        ImagePreprocessor().forward(bad)
+
+
+def test_unreadable_and_empty_files(tmp_path: Path) -> None:
+    mod = ImageModality()
+    for name, data in (("empty.png", b""), ("junk.jpg", b"definitely not a jpeg")):
+        (tmp_path / name).write_bytes(data)
+        with pytest.raises(InvalidSignalError, match="not a readable image"):
+            mod.read_file(str(tmp_path / name))
+
+
+def test_file_round_trip_and_measure(tmp_path: Path) -> None:
+    mod = ImageModality()
+    x, options = mod.example()
+    assert x.shape == (256, 384, 3) and options == {}
+    for suffix in (".png", ".bmp", ".tiff"):
+        mod.write_file(x, str(tmp_path / f"a{suffix}"))
+        y, _ = mod.read_file(str(tmp_path / f"a{suffix}"))
+        np.testing.assert_array_equal(y, x)
+    deep = (np.arange(60, dtype=np.uint16).reshape(6, 10) * 1000)
+    mod.write_file(deep, str(tmp_path / "deep.png"))
+    np.testing.assert_array_equal(mod.read_file(str(tmp_path / "deep.png"))[0], deep)
+    figures = mod.measure(x, x, 1000)
+    assert figures["bpp"] == pytest.approx(8000 / (256 * 384)) and figures["psnr_db"] == float("inf")
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny image model trained for 3 steps through ``bpgan train image`` on synthetic pictures."""
+    root = tmp_path_factory.mktemp("image_model")
+    data = root / "data"
+    data.mkdir()
+    for seed in range(3):
+        Image.fromarray(synthetic_image(64, 96, seed)).save(data / f"{seed}.png")
+    argv = ["--data", str(data), "--out", str(root / "run"), "--crop", "32", "--latent-channels", "4",
+            "--widths", "8", "8", "8", "--encoder-blocks", "1", "1", "1", "--generator-blocks", "1", "1", "1",
+            "--steps", "3", "--float-steps", "1", "--soft-steps", "1", "--batch-size", "2", "--centers", "8",
+            "--threads", "1", "--model-id", "image-test-tiny", "--no-bf16"]
+    assert ImageModality().train(argv) == 0
+    model = root / "run" / "export"
+    assert (model / "generator.onnx").is_file() and (model / "sender.pt").is_file()
+    assert (root / "run" / "log.csv").is_file() and (root / "run" / "checkpoint.pt").is_file()
+    register_model_dir(model)
+    yield model
+    unregister_model_dir(model)
+
+
+@pytest.mark.parametrize("shape", [(7, 13, 3), (40, 33), (60, 70, 4)])
+def test_public_api_round_trip(tiny_model: Path, shape: tuple[int, ...]) -> None:
+    x = np.random.default_rng(3).integers(0, 256, shape, dtype=np.uint8)
+    blob = api.compress(x, "image", model="image-test-tiny", effort="fast")
+    y = api.decompress(blob)
+    assert y.dtype == np.uint8 and y.shape == (shape if len(shape) == 2 else shape[:2] + (3,))
+
+
+def test_tiled_compression_of_a_large_image(tiny_model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ImageModality, "preprocessor", lambda self, card: ImagePreprocessor(tile=128))
+    x = synthetic_image(300, 260)
+    blob, report = api.compress_with_report(x, "image", model="image-test-tiny", effort="default",
+                                            refine={"iterations": 2})
+    assert report.info["chunks"] == 3 * 3
+    y, dreport = api.decompress_with_report(blob)
+    assert y.shape == x.shape and dreport.info["chunks"] == 9
+    assert ImageModality().measure(x, y, len(blob))["psnr_db"] > 5
+
+
+def test_file_api(tiny_model: Path, tmp_path: Path) -> None:
+    src = tmp_path / "pic.png"
+    buf = io.BytesIO()
+    Image.fromarray(synthetic_image(48, 40)).save(buf, "PNG")
+    src.write_bytes(buf.getvalue())
+    out = api.compress_file(src, model="image-test-tiny", effort="fast")
+    decoded = api.decompress_file(out, tmp_path / "back.png")
+    assert np.asarray(Image.open(decoded)).shape == (48, 40, 3)
