@@ -8,6 +8,7 @@ and only in the running process. A plugin that fails to import is recorded and r
 """
 from __future__ import annotations
 
+import importlib.metadata
 import threading
 from typing import Any
 
@@ -41,6 +42,7 @@ class Registry:
                 from stevedore.extension import error_on_conflict
 
                 failures: dict[str, str] = {}
+                ExtensionManager.ENTRY_POINT_CACHE.pop(self.group, None)  # see plugins installed since
 
                 def on_failure(_manager: Any, entry_point: Any, exc: BaseException) -> None:
                     failures[entry_point.name] = f"{entry_point.value}: {type(exc).__name__}: {exc}"
@@ -51,10 +53,12 @@ class Registry:
                 )
                 installed: dict[str, Any] = {}
                 targets: dict[str, set[str]] = {}
+                dists = {(ep.name, ep.value): ep.dist for ep in importlib.metadata.entry_points(group=self.group)}
                 for ext in manager.extensions:
                     targets.setdefault(ext.name, set()).add(ext.entry_point.value)
                     installed[ext.name] = ext.plugin
-                    self._sources[ext.name] = _distribution(ext.entry_point)
+                    dist = dists.get((ext.name, ext.entry_point.value))
+                    self._sources[ext.name] = f"{dist.name} {dist.version}" if dist else ext.entry_point.value
                 self._conflicts = {n: sorted(t) for n, t in targets.items() if len(t) > 1}
                 self._failures = failures
                 self._installed = installed
@@ -105,11 +109,6 @@ class Registry:
         """Forget the scan so newly installed plugins are seen."""
         with self._lock:
             self._installed = None
-
-
-def _distribution(entry_point: Any) -> str:
-    dist = getattr(entry_point, "dist", None)
-    return f"{dist.name} {dist.version}" if dist is not None else entry_point.value
 
 
 modalities = Registry("modality", GROUPS["modality"])
