@@ -5,20 +5,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bpgan_core.bitstream import MAGIC, ContainerReader, ContainerWriter, Header
+from bpgan_core.testing.strategies import headers, record_payloads as payloads
 from bpgan_core.errors import BitstreamError, CorruptStreamError, TruncatedStreamError, UnsupportedVersionError
-
-json_scalars = st.one_of(st.none(), st.booleans(), st.integers(-2**53, 2**53), st.text(max_size=20),
-                         st.floats(allow_nan=False, allow_infinity=False))
-json_values = st.recursive(json_scalars, lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=8), c, max_size=4),
-                           max_leaves=12)
-named = st.builds(lambda name, params: {**params, "name": name}, st.text(max_size=8),
-                  st.dictionaries(st.text(max_size=6).filter(lambda k: k != "name"), json_values, max_size=3))
-headers = st.builds(
-    Header, modality=st.text(min_size=1, max_size=12), model=st.text(max_size=20), fingerprint=st.binary(min_size=8, max_size=8).map(bytes.hex),
-    latent_channels=st.integers(0, 512), quantizer=named, coder=named,
-    meta=st.dictionaries(st.text(max_size=8), json_values, max_size=5),
-)
-payloads = st.lists(st.binary(min_size=1, max_size=300), max_size=6)
 
 
 def write(header: Header, records: list[bytes]) -> bytes:

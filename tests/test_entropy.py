@@ -7,29 +7,11 @@ from hypothesis import strategies as st
 
 from bpgan_core.entropy import EliasGammaCoder, RangeCoder, frequency_table
 from bpgan_core.errors import BitstreamError
-
-
-@st.composite
-def symbols_and_prior(draw):
-    k = draw(st.integers(1, 20))
-    c = draw(st.integers(1, 4))
-    b = draw(st.integers(1, 3))
-    spatial = draw(st.lists(st.integers(0, 6), min_size=0, max_size=2))
-    shape = (b, c, *spatial)
-    n = int(np.prod(shape))
-    mode = draw(st.sampled_from(["uniform", "constant", "skewed"]))
-    if mode == "constant":
-        flat = np.full(n, draw(st.integers(0, k - 1)))
-    else:
-        flat = np.array(draw(st.lists(st.integers(0, k - 1), min_size=n, max_size=n)), dtype=np.int64)
-    idx = flat.reshape(shape).astype(np.int64)
-    counts = np.array(draw(st.lists(st.lists(st.integers(0, 1000), min_size=k, max_size=k), min_size=c, max_size=c)))
-    counts[:, 0] += 1  # positive totals; other symbols may have zero counts
-    return idx, k, frequency_table(counts)
+from bpgan_core.testing.strategies import indices_with_prior
 
 
 @settings(max_examples=150, deadline=None)
-@given(symbols_and_prior(), st.sampled_from(["model", "empirical"]))
+@given(indices_with_prior(), st.sampled_from(["model", "empirical"]))
 def test_range_coder_round_trip(case, table):
     idx, k, prior = case
     coder = RangeCoder(table)
@@ -38,7 +20,7 @@ def test_range_coder_round_trip(case, table):
 
 
 @settings(max_examples=100, deadline=None)
-@given(symbols_and_prior(), st.booleans())
+@given(indices_with_prior(), st.booleans())
 def test_elias_gamma_round_trip(case, with_prior):
     idx, k, prior = case
     coder = EliasGammaCoder()

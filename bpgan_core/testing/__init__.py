@@ -1,0 +1,1 @@
+"""Test support for bpgan and its plugins: the conformance kit, hypothesis strategies, a toy modality."""
