@@ -125,7 +125,7 @@ class Trainer:
             zf = z.float()
             prior_fit = self.rate.bits(zf.detach(), self.centers.detach(), cfg.temperature_max)
             loss = loss + prior_fit
-            terms["bits"] = float(prior_fit)
+            terms["bits"] = float(prior_fit.detach())
             if phase == "soft" and cfg.rate_weight > 0:
                 loss = loss + cfg.rate_weight * self.rate.bits(zf, self.centers, temp)
         self.opt_g.zero_grad(set_to_none=True)
@@ -140,7 +140,7 @@ class Trainer:
             self._average_gradients(self.opt_d)
             self.opt_d.step()
             terms["d"] = float(d_loss)
-        terms.update(loss=float(loss), temperature=temp if phase == "soft" else 0.0)
+        terms.update(loss=float(loss.detach()), temperature=temp if phase == "soft" else 0.0)
         return terms
 
     def run(self) -> Path | None:
@@ -164,7 +164,7 @@ class Trainer:
                            "sec_per_step": time.perf_counter() - t0, **terms})
             if progress is not None:
                 progress.update(1)
-                progress.set_postfix(phase=self.phase(self.step - 1), loss=f"{terms['loss']:.4f}")
+                progress.set_postfix(phase=self.phase(self.step - 1), loss=f"{terms['loss']:.4f}", refresh=False)
             if self.step % cfg.checkpoint_every == 0 or self.step == cfg.steps:
                 self.wall += time.perf_counter() - started
                 started = time.perf_counter()
