@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from scipy.interpolate import PchipInterpolator
 
 MIN_POINTS = 3
 METHODS = ("pchip", "cubic")
@@ -43,6 +42,8 @@ def _curve(rates: Sequence[float], quality: Sequence[float]) -> tuple[np.ndarray
 def _mean_over(x: np.ndarray, y: np.ndarray, lo: float, hi: float, method: str) -> float:
     """Mean of the interpolant of y(x) over [lo, hi]."""
     if method == "pchip":
+        from scipy.interpolate import PchipInterpolator
+
         integral = PchipInterpolator(x, y).integrate(lo, hi)
     elif method == "cubic":
         antiderivative = np.polyint(np.polyfit(x, y, 3))
@@ -103,4 +104,6 @@ def quality_at_rate(rates: Sequence[float], quality: Sequence[float], rate: floa
         return None
     if len(r) == 1:
         return float(q[0])
+    from scipy.interpolate import PchipInterpolator
+
     return float(PchipInterpolator(np.log(r), q)(np.log(rate)))

@@ -10,10 +10,16 @@ from typing import Any
 
 from bpgan_core.bench.bjontegaard import METHODS
 from bpgan_core.bench.codec import Codec
-from bpgan_core.bench.plots import plot_rd
 from bpgan_core.bench.report import build_document, render_markdown, write_json
 from bpgan_core.bench.runner import run_suite
-from bpgan_core.bench.suite import available_suites, load_suite
+from bpgan_core.bench.suite import load_suite
+from bpgan_core.errors import BpganError
+
+DESCRIPTION = (
+    "Run every installed model at each operating point and effort preset, and the classical codecs "
+    "of the modality, on the files of --data; write results.json, results.md and rd_<metric>.png "
+    "into --out. See docs/benchmarks.md."
+)
 
 
 def add_bench_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -21,23 +27,29 @@ def add_bench_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "bench",
         help="rate-distortion and speed benchmark against classical codecs",
-        description="Run every installed model at each operating point and effort preset, and the "
-        "classical codecs of the modality, on the files of --data; write results.json, results.md "
-        "and rd_<metric>.png into --out.",
+        description=DESCRIPTION,
     )
     configure_parser(parser)
     parser.set_defaults(func=run_bench)
     return parser
 
 
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     """Declare the bench options on ``parser``."""
-    installed = ", ".join(sorted(available_suites())) or "none installed"
-    parser.add_argument("modality", help=f"bench suite name ({installed}) or module:Class")
+    parser.add_argument(
+        "modality", help="bench suite: image, speech, another installed one (see `bpgan plugins`) or module:Class"
+    )
     parser.add_argument("--data", type=Path, required=True, help="folder of signals to code")
-    parser.add_argument("--limit", type=int, default=None, help="use only the first N items")
+    parser.add_argument("--limit", type=_positive_int, default=None, help="use only the first N items")
     parser.add_argument("--out", type=Path, default=None, help="output folder (default bench_out/MODALITY)")
-    parser.add_argument("--repeats", type=int, default=3, help="timed runs per call, median kept (default 3)")
+    parser.add_argument("--repeats", type=_positive_int, default=3, help="timed runs per call, median kept (default 3)")
     parser.add_argument(
         "--codecs", nargs="+", default=None, metavar="NAME",
         help="run only these codecs (names or families, comma or space separated, e.g. jpeg,webp bpgan)",
@@ -76,9 +88,11 @@ def run_bench(args: argparse.Namespace) -> int:
             codecs += ours
         codecs = select_codecs(codecs, args.codecs)
         items = suite.load_items(args.data, args.limit)
-    except (KeyError, ValueError, FileNotFoundError, ImportError) as exc:
+    except (BpganError, ValueError, FileNotFoundError, ImportError) as exc:
         print(f"bpgan bench: error: {exc}", file=sys.stderr)
         return 2
+    from bpgan_core.bench.plots import plot_rd  # matplotlib: imported only when a run needs it
+
     result = run_suite(suite, codecs, items, str(args.data), args.repeats, progress=not args.no_progress)
     document = build_document(result, args.anchor or suite.anchor, suite.fixed_rates, args.bd_method)
     out = args.out or Path("bench_out") / suite.modality
@@ -92,7 +106,7 @@ def run_bench(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Standalone entry point: ``python -m bpgan_core.bench MODALITY --data DIR ...``."""
-    parser = argparse.ArgumentParser(prog="python -m bpgan_core.bench", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m bpgan_core.bench", description=DESCRIPTION)
     configure_parser(parser)
     return run_bench(parser.parse_args(argv))
 

@@ -134,7 +134,8 @@ def _stages_section(doc: dict[str, Any]) -> str:
         [c["name"], p["setting"], *(_fmt(p["mean"]["stages"].get(n, 0.0) * 1e3, 1) for n in names)]
         for c, p in staged
     ]
-    return "## Per-stage timings\n\nMean over items of the median per stage, in milliseconds.\n\n" + _table(header, rows)
+    intro = "## Per-stage timings\n\nMean over items of the median per stage, in milliseconds."
+    return intro + "\n\n" + _table(header, rows)
 
 
 def render_markdown(doc: dict[str, Any]) -> str:

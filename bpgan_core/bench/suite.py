@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import importlib
 from abc import ABC, abstractmethod
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
 from bpgan_core.bench.codec import Codec
-
-SUITE_GROUP = "bpgan.bench_suites"
 
 
 class BenchSuite(ABC):
@@ -56,18 +53,11 @@ def data_files(data_dir: Path, suffixes: tuple[str, ...], limit: int | None) -> 
     return files[:limit] if limit is not None else files
 
 
-def available_suites() -> dict[str, Any]:
-    """Installed suites by modality name: the entry points of group ``bpgan.bench_suites``."""
-    return {ep.name: ep for ep in entry_points(group=SUITE_GROUP)}
-
-
 def load_suite(name: str) -> BenchSuite:
-    """Instantiate the suite registered as ``name``, or given directly as ``module:Class``."""
+    """Instantiate the suite registered as ``name`` (group ``bpgan.bench_suites``), or given as ``module:Class``."""
     if ":" in name:
         module, _, attr = name.partition(":")
         return getattr(importlib.import_module(module), attr)()
-    suites = available_suites()
-    if name not in suites:
-        known = ", ".join(sorted(suites)) or "none installed"
-        raise KeyError(f"no bench suite for modality {name!r} (available: {known})")
-    return suites[name].load()()
+    from bpgan_core.registry import bench_suites
+
+    return bench_suites.get(name)()
