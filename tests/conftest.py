@@ -10,13 +10,6 @@ from bpgan_core import models, registry
 from bpgan_core.testing.toy import ToyModality, make_toy_model
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    """Tiny tensors run fastest on one thread, and CI machines are small."""
-    import torch
-
-    torch.set_num_threads(1)
-
-
 @pytest.fixture(scope="session")
 def toy_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("toy_models")
