@@ -104,20 +104,24 @@ class ImagePreprocessor(Preprocessor):
     def inverse(self, chunks: Iterable[np.ndarray], meta: dict[str, Any]) -> np.ndarray:
         ph, pw = (int(v) for v in meta["padded"])
         rows, cols = [int(v) for v in meta["rows"]], [int(v) for v in meta["cols"]]
-        shape = [int(v) for v in meta["shape"]]
-        canvas = np.empty((3, ph, pw), dtype=np.float32)
+        shape, dtype = [int(v) for v in meta["shape"]], str(meta["dtype"])
+        if dtype not in ("uint8", "uint16"):
+            raise ValueError(f"unknown image dtype {dtype!r}")
+        gray = len(shape) == 2 or shape[2] < 3
+        canvas = np.empty((ph, pw, 1 if gray else 3), dtype=dtype)
         it = iter(chunks)
         for top, bottom in zip(rows, rows[1:] + [ph]):
             for left, right in zip(cols, cols[1:] + [pw]):
                 piece = next(it, None)
                 if piece is None:
                     raise ValueError("fewer tiles decoded than the stream declares")
-                canvas[:, top:bottom, left:right] = np.asarray(piece, dtype=np.float32).reshape(3, bottom - top, right - left)
-        rgb = canvas[:, : shape[0], : shape[1]].transpose(1, 2, 0)
-        if len(shape) == 2 or shape[2] < 3:
-            rgb = rgb.mean(axis=2, keepdims=True)
-        img = np.clip(np.round((rgb + 0.5) * 255.0), 0, 255)
-        if meta["dtype"] not in ("uint8", "uint16"):
-            raise ValueError(f"unknown image dtype {meta['dtype']!r}")
-        img = (img * 257.0 if meta["dtype"] == "uint16" else img).astype(meta["dtype"])
+                rgb = np.asarray(piece, dtype=np.float32).reshape(3, bottom - top, right - left).transpose(1, 2, 0)
+                canvas[top:bottom, left:right] = _to_pixels(rgb.mean(axis=2, keepdims=True) if gray else rgb, dtype)
+        img = canvas[: shape[0], : shape[1]]
         return img[:, :, 0] if len(shape) == 2 else img
+
+
+def _to_pixels(x: np.ndarray, dtype: str) -> np.ndarray:
+    """Model-space values to uint8 (or uint16 = uint8 * 257) pixels."""
+    img = np.clip(np.round((x + 0.5) * 255.0), 0, 255)
+    return (img * 257.0 if dtype == "uint16" else img).astype(dtype)

@@ -73,20 +73,25 @@ class SpeechModality(Modality):
         return speech_like(2.5, 16000), {"sample_rate": 16000}
 
     def measure(self, original: Any, decoded: Any, num_bytes: int) -> dict[str, float]:
-        """kbps (every byte over the duration) and the log-spectral distance in dB; PESQ when possible."""
+        """kbps (every byte over the duration), log-mel distance in dB and PESQ when it accepts the signal.
+
+        Both signals are compared at 16 kHz (8 kHz when the decoded rate is below 16 kHz), the band
+        the models code.
+        """
         y, rate = _samples_and_rate(decoded, 16000)
         x, x_rate = _samples_and_rate(original, rate)
-        x = resample(x, x_rate, rate)
+        kbps = 8.0 * num_bytes / (x.size / x_rate) / 1000.0
+        band = 16000 if rate >= 16000 else 8000
+        x, y = resample(x, x_rate, band), resample(y, rate, band)
         n = min(x.size, y.size)
-        figures = {"kbps": 8.0 * num_bytes / (x.size / rate) / 1000.0, "lsd_db": _log_spectral_distance(x[:n], y[:n])}
-        if rate in (8000, 16000):
-            try:
-                from .metrics import pesq_score
+        figures = {"kbps": kbps, "mel_distance_db": _log_mel_distance(x[:n], y[:n], band)}
+        try:
+            from .metrics import pesq_score
 
-                key, value = pesq_score(x[:n], y[:n], rate)
-                figures[key] = value
-            except Exception:  # noqa: BLE001 - PESQ is optional and refuses some signals (e.g. silence)
-                pass
+            key, value = pesq_score(x[:n], y[:n], band)
+            figures[key] = value
+        except Exception:  # noqa: BLE001 - PESQ is optional and refuses some signals (too short, silent)
+            pass
         return figures
 
     def train(self, argv: list[str]) -> int:
@@ -95,11 +100,10 @@ class SpeechModality(Modality):
         return main(argv)
 
 
-def _log_spectral_distance(x: np.ndarray, y: np.ndarray, n_fft: int = 512, hop: int = 128) -> float:
-    """RMS over bins of the dB difference of the power spectra, averaged over frames."""
-    from .phase import stft
+def _log_mel_distance(x: np.ndarray, y: np.ndarray, rate: int) -> float:
+    """RMS over mel bands of the dB difference of the log-mels (80 dB range), averaged over frames."""
+    from .dsp import MelConfig, log_mel
 
-    px = np.abs(stft(x, n_fft, hop)) ** 2 + 1e-8
-    py = np.abs(stft(y, n_fft, hop)) ** 2 + 1e-8
-    d = 10.0 * np.log10(px / py)
-    return float(np.mean(np.sqrt(np.mean(d**2, axis=1))))
+    cfg = MelConfig.for_rate(rate)
+    d = (log_mel(x, cfg) - log_mel(y, cfg)) * cfg.top_db
+    return float(np.mean(np.sqrt(np.mean(d**2, axis=0))))

@@ -240,42 +240,205 @@ def mel_to_audio(
     Args:
         norm_logmel: ``(cfg.n_mels, frames)`` array as produced by :func:`log_mel`.
         cfg: feature configuration.
-        length: output length in samples; default ``(frames - 1) * hop_length``.
+        length: output length in samples; default ``(frames - 1) * hop_length``
+            (the shortest signal with that many frames). Longer requests than
+            the frames cover are zero-padded.
         gl_iters: fast Griffin-Lim iterations after PGHI (0 = PGHI phase only).
         gl_alpha: fast Griffin-Lim momentum.
-        pghi_method: PGHI integrator, see :func:`bpgan_speech.phase.pghi`.
+        pghi_method: PGHI integrator, ``"frames"`` or ``"heap"`` (see
+            :func:`bpgan_speech.phase.pghi`).
 
     Returns:
         float32 signal of ``length`` samples.
     """
-    mag = mel_to_magnitude(norm_logmel, cfg)
     if length is not None and length < 0:
         raise ValueError("length must be non-negative")
+    mag = mel_to_magnitude(norm_logmel, cfg)
+    if length is None:
+        length = max(mag.shape[0] - 1, 0) * cfg.hop_length
     ph = _phase.pghi(mag, cfg.n_fft, cfg.hop_length, method=pghi_method)
-    y, _ = _phase.fast_griffin_lim(
-        mag, ph, cfg.n_fft, cfg.hop_length, gl_iters, alpha=gl_alpha, length=length
-    )
-    return y
+    spec = _phase.griffin_lim_spec(mag, ph, cfg.n_fft, cfg.hop_length, gl_iters, alpha=gl_alpha, length=length)
+    return _phase.istft(spec, cfg.n_fft, cfg.hop_length, length)
 
 
 class StreamingMelInverter:
-    """Block-wise :func:`mel_to_audio` (temporary version: buffers everything until :meth:`flush`)."""
+    """Block-wise :func:`mel_to_audio` with bounded latency and memory.
 
-    def __init__(self, cfg: MelConfig, gl_iters: int = DEFAULT_GL_ITERS) -> None:
+    Frames are turned into audio in fixed steps of ``chunk_frames`` frames.
+    Each step runs the batch pipeline (pseudo-inverse, PGHI, fast Griffin-Lim)
+    on a window made of the last ``history_frames`` committed frames (complex
+    values held fixed, so phase continues across the step border), the
+    ``chunk_frames`` new frames, and ``lookahead_frames`` further frames that
+    only give right context and are redone by the next step. Committed frames
+    are overlap-added exactly as :func:`~bpgan_speech.phase.istft` does, so
+    there is no seam: the output is one continuous STFT synthesis.
+
+    Latency: a step runs once ``chunk_frames + lookahead_frames`` frames are
+    pending, and a sample is final once every frame overlapping it is
+    committed. The sample at the centre of frame ``t`` is therefore returned
+    when frame ``t + lookahead_frames + n_fft / (2 hop)`` has been pushed at
+    the earliest, and ``chunk_frames - 1`` frames later at the latest
+    (defaults at 16 kHz: 10 to 41 frames, 80 to 328 ms of algorithmic delay).
+    Memory is ``O(history + chunk + lookahead)`` frames plus the block being
+    pushed.
+
+    The result is not bit-identical to :func:`mel_to_audio` on the whole
+    spectrogram (Griffin-Lim sees a window, not the whole signal), but it
+    meets the same magnitudes equally well: see ``tests/test_speech_dsp.py``.
+    The output does not depend on how the frames are split into blocks.
+    """
+
+    def __init__(
+        self,
+        cfg: MelConfig,
+        gl_iters: int = DEFAULT_GL_ITERS,
+        *,
+        gl_alpha: float = DEFAULT_GL_ALPHA,
+        chunk_frames: int = 32,
+        lookahead_frames: int = 8,
+        history_frames: int | None = None,
+    ) -> None:
+        """Args:
+            cfg: feature configuration.
+            gl_iters: fast Griffin-Lim iterations per step.
+            gl_alpha: fast Griffin-Lim momentum.
+            chunk_frames: frames committed per step (>= 1).
+            lookahead_frames: right-context frames per step (>= 0).
+            history_frames: committed frames kept as fixed left context;
+                default ``n_fft // hop_length`` (the frames overlapping the
+                first new one).
+        """
+        if chunk_frames < 1 or lookahead_frames < 0:
+            raise ValueError("chunk_frames must be >= 1 and lookahead_frames >= 0")
+        ratio = cfg.n_fft // cfg.hop_length
+        history = ratio if history_frames is None else int(history_frames)
+        if history < 1:
+            raise ValueError("history_frames must be >= 1")
         self.cfg = cfg
-        self.gl_iters = gl_iters
-        self._blocks: list[np.ndarray] = []
+        self.gl_iters = int(gl_iters)
+        self.gl_alpha = float(gl_alpha)
+        self.chunk_frames = int(chunk_frames)
+        self.lookahead_frames = int(lookahead_frames)
+        self.history_frames = history
+        self._win = _phase.hann_window(cfg.n_fft)
+        self._w2 = self._win.astype(np.float32) ** 2
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget everything; the next :meth:`push` starts a new signal."""
+        f = self.cfg.n_bins
+        self._pending = np.zeros((0, f), dtype=np.float32)  # magnitudes of uncommitted frames
+        self._hist_mag = np.zeros((0, f), dtype=np.float32)
+        self._hist_spec = np.zeros((0, f), dtype=np.complex64)
+        self._committed = 0  # frames committed so far
+        self._emitted = 0  # padded-coordinate samples already returned (incl. the left pad)
+        self._acc = np.zeros(0, dtype=np.float32)  # overlap-add from padded sample _emitted on
+        self._wacc = np.zeros(0, dtype=np.float32)
+        self._returned = 0  # samples returned to the caller
+
+    @property
+    def latency_frames(self) -> tuple[int, int]:
+        """(min, max) frames that must follow a frame before its centre sample is returned."""
+        base = self.lookahead_frames + self.cfg.n_fft // (2 * self.cfg.hop_length)
+        return base, base + self.chunk_frames - 1
+
+    @property
+    def samples_returned(self) -> int:
+        """Number of samples returned so far by :meth:`push` and :meth:`flush`."""
+        return self._returned
 
     def push(self, frames: np.ndarray) -> np.ndarray:
-        """Feed ``(n_mels, k)`` frames; returns the audio samples that are final so far."""
-        self._blocks.append(_check_mel(frames, self.cfg))
-        return np.zeros(0, dtype=np.float32)
+        """Feed ``(n_mels, k)`` normalized log-mel frames; returns the samples that are final so far."""
+        mag = mel_to_magnitude(frames, self.cfg)
+        self._pending = np.concatenate([self._pending, mag]) if self._pending.size else mag
+        need = self.chunk_frames + self.lookahead_frames
+        while self._pending.shape[0] >= need:
+            self._step(self.chunk_frames, final=False, length=None)
+        return self._emit(self._committed * self.cfg.hop_length)
 
     def flush(self, length: int | None = None) -> np.ndarray:
-        """The remaining samples (up to ``frames * hop_length`` in total, or ``length``)."""
-        if not self._blocks:
-            return np.zeros(0, dtype=np.float32)
-        mel = np.concatenate(self._blocks, axis=1)
-        self._blocks = []
-        t = mel.shape[1]
-        return mel_to_audio(mel, self.cfg, t * self.cfg.hop_length if length is None else length, self.gl_iters)
+        """Commit every pending frame and return the rest of the signal.
+
+        Args:
+            length: total signal length (all returned samples included);
+                default ``frames * hop_length``, which covers any signal with
+                that many frames (cut it to the true length). Must not be
+                shorter than what was already returned.
+        """
+        hop = self.cfg.hop_length
+        total_frames = self._committed + self._pending.shape[0]
+        if length is None:
+            length = total_frames * hop
+        if length < self._returned:
+            raise ValueError(f"length {length} is shorter than the {self._returned} samples already returned")
+        while self._pending.shape[0]:
+            last = self._pending.shape[0] <= self.chunk_frames + self.lookahead_frames
+            n = self._pending.shape[0] if last else self.chunk_frames
+            self._step(n, final=last, length=length)
+        out = self._emit(self.cfg.n_fft // 2 + length)
+        self.reset()
+        return out
+
+    def _step(self, n: int, *, final: bool, length: int | None) -> None:
+        """Commit the next ``n`` pending frames (with up to ``lookahead`` frames of context)."""
+        cfg = self.cfg
+        hop, n_fft = cfg.hop_length, cfg.n_fft
+        k = self._hist_mag.shape[0]
+        ahead = self._pending[: n + self.lookahead_frames]
+        mag = np.concatenate([self._hist_mag, ahead]) if k else ahead
+        known = self._hist_spec if k else None
+        ph = _phase.pghi(mag, n_fft, hop, known_phase=np.angle(known) if k else None)
+        wlen = None
+        if final and length is not None:
+            # signal end relative to the window's first frame
+            wlen = length - (self._committed - k) * hop
+        spec = _phase.griffin_lim_spec(
+            mag,
+            ph,
+            n_fft,
+            hop,
+            self.gl_iters,
+            alpha=self.gl_alpha,
+            length=wlen,
+            known=known,
+            open_start=k > 0,
+            open_end=not final,
+        )
+        new = spec[k : k + n]
+        self._add_frames(new)
+        self._hist_spec = np.concatenate([self._hist_spec, new])[-self.history_frames :]
+        self._hist_mag = np.concatenate([self._hist_mag, self._pending[:n]])[-self.history_frames :]
+        self._pending = self._pending[n:]
+        self._committed += n
+
+    def _add_frames(self, spec: np.ndarray) -> None:
+        """Overlap-add committed frames into the accumulator."""
+        hop, n_fft = self.cfg.hop_length, self.cfg.n_fft
+        n = spec.shape[0]
+        frames = _phase.scipy.fft.irfft(spec, n=n_fft, axis=-1).astype(np.float32, copy=False)
+        frames *= self._win
+        start = self._committed * hop - self._emitted  # accumulator index of the first new frame
+        end = start + (n - 1) * hop + n_fft
+        if end > self._acc.size:
+            grow = end - self._acc.size
+            self._acc = np.concatenate([self._acc, np.zeros(grow, dtype=np.float32)])
+            self._wacc = np.concatenate([self._wacc, np.zeros(grow, dtype=np.float32)])
+        self._acc[start:end] += _phase._overlap_add(frames, hop)
+        self._wacc[start:end] += _phase._overlap_add(np.broadcast_to(self._w2, (n, n_fft)).copy(), hop)
+
+    def _emit(self, upto: int) -> np.ndarray:
+        """Return padded samples ``[_emitted, upto)`` (minus the left pad) and drop them."""
+        pad = self.cfg.n_fft // 2
+        upto = max(upto, self._emitted)
+        count = upto - self._emitted
+        avail = min(count, self._acc.size)
+        y = np.zeros(count, dtype=np.float32)
+        w = self._wacc[:avail]
+        y[:avail] = np.where(w > 1e-8, self._acc[:avail] / np.maximum(w, 1e-8), 0.0)
+        self._acc = self._acc[avail:]
+        self._wacc = self._wacc[avail:]
+        skip = max(pad - self._emitted, 0)
+        self._emitted = upto
+        out = y[skip:]
+        self._returned += out.size
+        return out

@@ -12,7 +12,7 @@ Conventions
   ``n`` samples has ``1 + n // hop`` frames (as ``librosa.stft(center=True,
   pad_mode="constant")``).
 * The analysis and synthesis window is the periodic Hann window of length
-  ``n_fft``; ``n_fft`` must be a multiple of ``hop``.
+  ``n_fft``; ``n_fft`` must be an even multiple of ``hop``.
 * Phases are in the plain FFT convention (phase referenced to the first sample
   of each frame), i.e. exactly the angle of :func:`stft`'s output.
 
@@ -20,35 +20,24 @@ PGHI
 ----
 Phase-gradient heuristic integration (Prusa, Balazs & Sondergaard, "A
 noniterative method for reconstruction of phase from STFT magnitude", IEEE/ACM
-TASLP 2017). For a Gaussian window ``exp(-pi t^2 / lam)`` the phase gradient
-of the STFT follows from the gradient of the log-magnitude ``s``:
+TASLP 2017; real-time variant: Prusa & Holighaus, EUSIPCO 2017). For a Gaussian
+window ``exp(-pi t^2 / lam)`` the phase gradient of the STFT follows from the
+gradient of the log-magnitude ``s``; with the phase referenced to the window
+centre, per hop ``a``, FFT size ``N`` and bin ``m``:
 
-* phase advance from one frame to the next (time-invariant phase, i.e.
-  referenced to the window centre), per hop ``a`` and bin ``m``::
+* phase advance from a frame to the next: ``a N / lam * ds/dm + 2 pi a m / N``
+* phase increment from a bin to the next: ``-lam / (a N) * ds/dn``
 
-      dphi_t = a * N / lam * ds/dm + 2 pi a m / N
+The Hann window is treated as a Gaussian with ``lam = 0.25645 * N**2``. The
+gradients are integrated with the trapezoidal rule along the order in which a
+max-heap on magnitude visits the coefficients, so phase always flows from
+strong coefficients to weaker ones. Two integrators:
 
-* phase increment from one bin to the next::
-
-      dphi_f = -lam / (a * N) * ds/dn
-
-The Hann window is treated as a Gaussian with ``lam = 0.25645 * N**2``.
-
-The paper integrates these gradients with a trapezoidal rule, visiting the
-coefficients in the order given by a max-heap on magnitude, so that phase is
-always propagated from the largest already-known neighbour. Two integrators
-are provided:
-
-* ``method="tree"`` (default, vectorized): the heap walk is replaced by a
-  maximum spanning tree of the time-frequency grid graph whose edge weights are
-  ``s_u + s_v`` (so, like the heap, every coefficient is reached from its
-  strongest neighbour along a path of large coefficients); the tree is built
-  with :func:`scipy.sparse.csgraph.minimum_spanning_tree`, rooted with
-  :func:`~scipy.sparse.csgraph.breadth_first_order`, and the trapezoidal
-  increments are summed along it by pointer jumping (``O(log depth)`` numpy
-  passes). A few milliseconds per second of audio.
-* ``method="heap"``: the literal heap algorithm of the paper in pure Python
-  (``heapq``); about 10x slower, kept as a reference.
+* ``method="frames"`` (default): the per-frame heap of the real-time variant
+  (frame ``n`` integrated from frame ``n - 1``), computed with vectorized
+  sweeps; a few ms per second of audio.
+* ``method="heap"``: the literal offline heap algorithm of the paper in pure
+  Python (``heapq``); about 10x slower, kept as a reference.
 
 Fast Griffin-Lim
 ----------------
@@ -57,8 +46,7 @@ Perraudin, Balazs & Sondergaard, "A fast Griffin-Lim algorithm" (WASPAA 2013)::
     t_n = P_mag(P_consistent(c_{n-1}))
     c_n = t_n + alpha * (t_n - t_{n-1})
 
-started from the PGHI phase; the output is the inverse STFT of the last
-``t_n``.
+started from the PGHI phase; the result is the last ``t_n``.
 """
 from __future__ import annotations
 
@@ -68,15 +56,15 @@ import heapq
 import numpy as np
 import scipy.fft
 from numpy.lib.stride_tricks import sliding_window_view
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import breadth_first_order, minimum_spanning_tree
 
 __all__ = [
     "HANN_GAUSSIAN_LAMBDA",
     "hann_window",
+    "n_frames",
     "stft",
     "istft",
     "pghi",
+    "griffin_lim_spec",
     "fast_griffin_lim",
     "phase_to_center",
     "phase_from_center",
@@ -99,8 +87,8 @@ def hann_window(n_fft: int) -> np.ndarray:
 def _check_geometry(n_fft: int, hop: int) -> int:
     if n_fft <= 0 or hop <= 0 or n_fft % 2:
         raise ValueError(f"n_fft must be a positive even number and hop positive, got {n_fft}, {hop}")
-    if n_fft % hop:
-        raise ValueError(f"n_fft ({n_fft}) must be a multiple of hop ({hop})")
+    if n_fft % hop or n_fft < 2 * hop:
+        raise ValueError(f"n_fft ({n_fft}) must be a multiple of hop ({hop}) and at least 2 * hop")
     return n_fft // hop
 
 
@@ -133,16 +121,6 @@ def stft(x: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
     return scipy.fft.rfft(frames, axis=-1).astype(np.complex64, copy=False)
 
 
-@functools.lru_cache(maxsize=32)
-def _ola_norm(n_fft: int, hop: int, t: int) -> np.ndarray:
-    """1 / sum of squared windows for ``t`` overlap-added frames (padded coordinates)."""
-    w2 = hann_window(n_fft).astype(np.float64) ** 2
-    wsum = _overlap_add(np.broadcast_to(w2, (t, n_fft)), hop)
-    inv = np.where(wsum > 1e-8, 1.0 / np.maximum(wsum, 1e-8), 0.0).astype(np.float32)
-    inv.flags.writeable = False
-    return inv
-
-
 def _overlap_add(frames: np.ndarray, hop: int) -> np.ndarray:
     """Overlap-add ``(t, n_fft)`` frames spaced by ``hop``; returns ``(t - 1) * hop + n_fft`` samples."""
     t, n_fft = frames.shape
@@ -154,6 +132,20 @@ def _overlap_add(frames: np.ndarray, hop: int) -> np.ndarray:
     return out.reshape(-1)
 
 
+@functools.lru_cache(maxsize=32)
+def _window_sum(n_fft: int, hop: int, t: int) -> np.ndarray:
+    """Sum of squared windows of ``t`` overlap-added frames (float64, read-only)."""
+    w2 = hann_window(n_fft).astype(np.float64) ** 2
+    wsum = _overlap_add(np.broadcast_to(w2, (t, n_fft)).copy(), hop)
+    wsum.flags.writeable = False
+    return wsum
+
+
+def _inverse_norm(n_fft: int, hop: int, t: int) -> np.ndarray:
+    wsum = _window_sum(n_fft, hop, t)
+    return np.where(wsum > 1e-8, 1.0 / np.maximum(wsum, 1e-8), 0.0).astype(np.float32)
+
+
 def istft(spec: np.ndarray, n_fft: int, hop: int, length: int | None = None) -> np.ndarray:
     """Inverse of :func:`stft` (least-squares overlap-add with the Hann window).
 
@@ -162,7 +154,7 @@ def istft(spec: np.ndarray, n_fft: int, hop: int, length: int | None = None) -> 
         n_fft: FFT size.
         hop: hop length.
         length: output length in samples; default ``(frames - 1) * hop``.
-            Longer requests are zero-padded.
+            Requests beyond the frames' support are zero-padded.
 
     Returns:
         float32 signal.
@@ -170,13 +162,13 @@ def istft(spec: np.ndarray, n_fft: int, hop: int, length: int | None = None) -> 
     _check_geometry(n_fft, hop)
     t = spec.shape[0]
     if length is None:
-        length = (t - 1) * hop
+        length = max(t - 1, 0) * hop
     if t == 0:
         return np.zeros(length, dtype=np.float32)
     frames = scipy.fft.irfft(spec, n=n_fft, axis=-1).astype(np.float32, copy=False)
     frames *= hann_window(n_fft)
     y = _overlap_add(frames, hop)
-    y *= _ola_norm(n_fft, hop, t)
+    y *= _inverse_norm(n_fft, hop, t)
     pad = n_fft // 2
     y = y[pad : pad + length]
     if y.shape[0] < length:
@@ -226,8 +218,8 @@ def pghi(
         hop: hop length.
         tol: coefficients below ``tol * max(mag)`` get a random phase and are
             not used to propagate phase (their log-gradient is unreliable).
-        method: ``"tree"`` (vectorized spanning-tree integration) or
-            ``"heap"`` (literal heap algorithm, slow reference).
+        method: ``"frames"`` (vectorized real-time-style integration) or
+            ``"heap"`` (literal offline heap algorithm, slow reference).
         known_phase: optional FFT-convention phase of the first ``k`` frames,
             shape ``(k, bins)``; those frames keep it and the rest is
             integrated from them (used by the streaming inverter).
@@ -238,9 +230,9 @@ def pghi(
     """
     _check_geometry(n_fft, hop)
     mag = np.asarray(mag)
+    if mag.ndim != 2 or mag.shape[1] != n_fft // 2 + 1:
+        raise ValueError(f"mag must be (frames, {n_fft // 2 + 1}), got {mag.shape}")
     t, f = mag.shape
-    if f != n_fft // 2 + 1:
-        raise ValueError(f"mag has {f} bins, expected {n_fft // 2 + 1}")
     k = 0 if known_phase is None else int(known_phase.shape[0])
     if k > t:
         raise ValueError("known_phase has more frames than mag")
@@ -248,22 +240,17 @@ def pghi(
     phase = rng.uniform(-np.pi, np.pi, size=(t, f))
     if k:
         phase[:k] = phase_to_center(np.asarray(known_phase, dtype=np.float64))
-    if t == 0 or k == t:
-        return phase_from_center(phase)
     peak = float(mag[k:].max()) if k < t else 0.0
-    if peak <= 0.0:
-        return phase_from_center(phase)
-    lam = HANN_GAUSSIAN_LAMBDA * n_fft * n_fft
-    dphi_t, dphi_f = _phase_gradients(mag, n_fft, hop, lam)
-    mask = mag > tol * peak
-    if method == "frames":
-        _integrate_frames(phase, mag, mask, dphi_t, dphi_f, k)
-    elif method == "tree":
-        _integrate_tree(phase, mag, mask, dphi_t, dphi_f, k)
-    elif method == "heap":
-        _integrate_heap(phase, mag, mask, dphi_t, dphi_f, k)
-    else:
-        raise ValueError(f"unknown PGHI method {method!r}; use 'tree' or 'heap'")
+    if peak > 0.0:
+        lam = HANN_GAUSSIAN_LAMBDA * n_fft * n_fft
+        dphi_t, dphi_f = _phase_gradients(mag, n_fft, hop, lam)
+        mask = mag > tol * peak
+        if method == "frames":
+            _integrate_frames(phase, mag, mask, dphi_t, dphi_f, k)
+        elif method == "heap":
+            _integrate_heap(phase, mag, mask, dphi_t, dphi_f, k)
+        else:
+            raise ValueError(f"unknown PGHI method {method!r}; use 'frames' or 'heap'")
     return phase_from_center(phase)
 
 
@@ -353,91 +340,6 @@ def _integrate_frames(
         phase[n] = row
 
 
-def _integrate_tree(
-    phase: np.ndarray,
-    mag: np.ndarray,
-    mask: np.ndarray,
-    dphi_t: np.ndarray,
-    dphi_f: np.ndarray,
-    k: int,
-) -> None:
-    """Integrate the phase gradient along a maximum spanning tree (in place)."""
-    t, f = mag.shape
-    n = t * f
-    root = n
-    s = np.log(np.maximum(mag.astype(np.float64), _TINY)).ravel()
-    active = mask.ravel().copy()
-    fixed = np.zeros(n, dtype=bool)
-    fixed[: k * f] = True
-    # a known frame only propagates phase where its magnitude is significant
-    src = active & ~fixed
-    s_act = s[active]
-    smax = float(s_act.max())
-    smin = float(s_act.min())
-    span = smax - smin
-    idx = np.arange(n).reshape(t, f)
-    # time edges (t, m) - (t + 1, m) and frequency edges (t, m) - (t, m + 1)
-    ua = idx[:-1].ravel()
-    va = idx[1:].ravel()
-    ub = idx[:, :-1].ravel()
-    vb = idx[:, 1:].ravel()
-    u = np.concatenate([ua, ub])
-    v = np.concatenate([va, vb])
-    keep = active[u] & active[v] & (src[u] | src[v])
-    u = u[keep]
-    v = v[keep]
-    # minimum spanning tree of cost = (smax - s_u) + (smax - s_v) + 1 >= 1
-    cost = (2.0 * smax + 1.0) - (s[u] + s[v])
-    # links to the virtual root: known frames first (cost < every edge), then one
-    # seed per connected component, preferring its largest coefficient
-    known = np.flatnonzero(fixed)
-    seeds = np.flatnonzero(src)
-    big = 2.0 * span + 10.0
-    ru = np.concatenate([known, seeds])
-    rcost = np.concatenate([np.full(known.size, 0.5), big + (smax - s[seeds]) + 1.0])
-    rows = np.concatenate([u, np.full(ru.size, root)])
-    cols = np.concatenate([v, ru])
-    data = np.concatenate([cost, rcost])
-    graph = csr_matrix((data, (rows, cols)), shape=(n + 1, n + 1))
-    tree = minimum_spanning_tree(graph)
-    order, pred = breadth_first_order(tree, root, directed=False, return_predecessors=True)
-    nodes = order[1:]
-    par = pred[nodes]
-    dt = dphi_t.ravel()
-    df = dphi_f.ravel()
-    step = np.where(par == root, 0, par - nodes)
-    inc = np.zeros(nodes.size)
-    # parent is the previous / next frame, or the lower / upper bin
-    sel = step == -f
-    inc[sel] = 0.5 * (dt[par[sel]] + dt[nodes[sel]])
-    sel = step == f
-    inc[sel] = -0.5 * (dt[par[sel]] + dt[nodes[sel]])
-    sel = step == -1
-    inc[sel] = 0.5 * (df[par[sel]] + df[nodes[sel]])
-    sel = step == 1
-    inc[sel] = -0.5 * (df[par[sel]] + df[nodes[sel]])
-    flat = phase.ravel()
-    sel = par == root
-    # children of the root: known phase or, for component seeds, phase 0
-    inc[sel] = np.where(fixed[nodes[sel]], flat[nodes[sel]], 0.0)
-    # pointer jumping: acc[v] = phase(v) - phase(p[v]) until every p[v] is the root
-    acc = np.zeros(n + 1)
-    p = np.full(n + 1, root, dtype=np.int64)
-    acc[nodes] = inc
-    p[nodes] = par
-    cur = nodes
-    while True:
-        pc = p[cur]
-        live = pc != root
-        if not live.any():
-            break
-        cur = cur[live]
-        pc = pc[live]
-        acc[cur] += acc[pc]
-        p[cur] = p[pc]
-    flat[nodes] = acc[nodes]
-
-
 def _integrate_heap(
     phase: np.ndarray,
     mag: np.ndarray,
@@ -500,17 +402,22 @@ def _integrate_heap(
 
 
 class _Consistency:
-    """``stft(istft(spec))`` for a fixed geometry, with preallocated buffers."""
+    """``stft(istft(spec))`` for a fixed geometry, with preallocated buffers.
 
-    def __init__(self, n_fft: int, hop: int, t: int, length: int) -> None:
+    ``start``/``end``: padded-coordinate sample range outside which the signal
+    is known to be zero (``None``: the window of frames is open on that side,
+    as for a block inside a stream).
+    """
+
+    def __init__(self, n_fft: int, hop: int, t: int, start: int | None, end: int | None) -> None:
         self.r = _check_geometry(n_fft, hop)
         self.n_fft, self.hop, self.t = n_fft, hop, t
         self.win = hann_window(n_fft)
-        pad = n_fft // 2
-        norm = _ola_norm(n_fft, hop, t).copy()
-        # project onto signals supported on [0, length): zero the padding
-        norm[:pad] = 0.0
-        norm[pad + length :] = 0.0
+        norm = _inverse_norm(n_fft, hop, t)
+        if start is not None:
+            norm[: max(start, 0)] = 0.0
+        if end is not None:
+            norm[max(end, 0) :] = 0.0
         self.norm = norm.reshape(t + self.r - 1, hop)
         self.buf = np.zeros((t + self.r - 1, hop), dtype=np.float32)
         self.frames = np.empty((t, n_fft), dtype=np.float32)
@@ -530,7 +437,7 @@ class _Consistency:
         return scipy.fft.rfft(self.frames, axis=-1)
 
 
-def fast_griffin_lim(
+def griffin_lim_spec(
     mag: np.ndarray,
     phase: np.ndarray,
     n_fft: int,
@@ -540,23 +447,28 @@ def fast_griffin_lim(
     alpha: float = 0.99,
     length: int | None = None,
     known: np.ndarray | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Fast Griffin-Lim (Perraudin et al. 2013) from an initial phase.
+    open_start: bool = False,
+    open_end: bool = False,
+) -> np.ndarray:
+    """Fast Griffin-Lim (Perraudin et al. 2013) from an initial phase; returns the spectrogram.
 
     Args:
         mag: target magnitude ``(frames, bins)``.
         phase: initial FFT-convention phase, same shape.
         n_fft: FFT size.
         hop: hop length.
-        n_iter: number of iterations (0 = plain inverse STFT of ``mag * e^{i phase}``).
+        n_iter: number of iterations (0 returns ``mag * e^{i phase}``).
         alpha: momentum (0 gives classic Griffin-Lim).
-        length: output length in samples (default ``(frames - 1) * hop``).
-        known: optional complex values of the first ``k`` frames, kept fixed
+        length: signal length in samples: the signal is taken to be zero from
+            there on (default ``(frames - 1) * hop``).
+        known: optional complex values of the first ``k`` frames, held fixed
             at every iteration (streaming context).
+        open_start: the frames do not start at the signal start (no zero
+            padding assumed before them).
+        open_end: the frames do not reach the signal end.
 
     Returns:
-        ``(signal, spec)``: float32 signal and the final complex64 spectrogram
-        (magnitude ``mag``) it was synthesised from.
+        complex64 ``(frames, bins)`` spectrogram with magnitude ``mag``.
     """
     mag = np.ascontiguousarray(mag, dtype=np.float32)
     t = mag.shape[0]
@@ -564,30 +476,49 @@ def fast_griffin_lim(
     k = 0 if known is None else int(known.shape[0])
     if k:
         spec[:k] = known
-    sig_len = (t - 1) * hop
-    if length is not None and n_frames(length, hop) == t:
-        sig_len = int(length)
     n_iter = max(0, int(n_iter))
-    if n_iter and t:
-        project = _Consistency(n_fft, hop, t, sig_len)
-        t_prev = spec
-        c = spec.copy()
-        scale = np.empty(mag.shape, dtype=np.float32)
-        a1 = np.float32(1.0 + alpha)
-        a0 = np.float32(alpha)
-        for _ in range(n_iter):
-            rebuilt = project(c)
-            np.abs(rebuilt, out=scale)
-            np.maximum(scale, 1e-12, out=scale)
-            np.divide(mag, scale, out=scale)
-            rebuilt *= scale  # magnitude projection: mag * rebuilt / |rebuilt|
-            if k:
-                rebuilt[:k] = known
-            # c = t + alpha * (t - t_prev)
-            np.multiply(rebuilt, a1, out=c)
-            t_prev *= a0
-            c -= t_prev
-            t_prev = rebuilt
-        spec = t_prev
-    out = istft(spec, n_fft, hop, sig_len if length is None else length)
-    return out, spec
+    if not n_iter or not t:
+        return spec
+    sig_len = (t - 1) * hop if length is None else int(length)
+    pad = n_fft // 2
+    project = _Consistency(
+        n_fft, hop, t, None if open_start else pad, None if open_end else pad + sig_len
+    )
+    t_prev = spec
+    c = spec.copy()
+    scale = np.empty(mag.shape, dtype=np.float32)
+    a1 = np.float32(1.0 + alpha)
+    a0 = np.float32(alpha)
+    for _ in range(n_iter):
+        rebuilt = project(c)
+        np.abs(rebuilt, out=scale)
+        np.maximum(scale, 1e-12, out=scale)
+        np.divide(mag, scale, out=scale)
+        rebuilt *= scale  # magnitude projection: mag * rebuilt / |rebuilt|
+        if k:
+            rebuilt[:k] = known
+        # c = t + alpha * (t - t_prev)
+        np.multiply(rebuilt, a1, out=c)
+        t_prev *= a0
+        c -= t_prev
+        t_prev = rebuilt
+    return t_prev
+
+
+def fast_griffin_lim(
+    mag: np.ndarray,
+    phase: np.ndarray,
+    n_fft: int,
+    hop: int,
+    n_iter: int,
+    *,
+    alpha: float = 0.99,
+    length: int | None = None,
+) -> np.ndarray:
+    """Signal from magnitude and initial phase by fast Griffin-Lim.
+
+    See :func:`griffin_lim_spec` for the arguments; returns the float32 signal
+    of ``length`` samples (default ``(frames - 1) * hop``).
+    """
+    spec = griffin_lim_spec(mag, phase, n_fft, hop, n_iter, alpha=alpha, length=length)
+    return istft(spec, n_fft, hop, length)

@@ -3,8 +3,9 @@
 Forward: validate, downmix to mono, resample to the model's rate, then cut the log-mel into chunks
 of ``chunk_frames`` frames, shaped (n_mels, chunk_frames). Chunks are computed lazily, each from
 its own slice of audio (plus the STFT window's overlap), and equal the matching columns of the
-whole signal's log-mel, so memory stays bounded whatever the duration. The last chunk is padded
-with silence (0).
+whole signal's log-mel, so memory stays bounded whatever the duration. The last chunk is only as
+wide as needed, a multiple of the latent's ``time_factor`` padded with silence (0), so short clips
+cost few bits.
 
 Inverse: the decoded chunks are concatenated in time and turned into audio by one continuous
 streaming phase reconstruction (PGHI + fast Griffin-Lim, ``StreamingMelInverter``) that runs
@@ -29,6 +30,7 @@ class SpeechPreprocessor(Preprocessor):
     def __init__(self, config: dict[str, Any]) -> None:
         self.mel = MelConfig.from_dict(config["mel"])
         self.chunk_frames = int(config["chunk_frames"])
+        self.time_factor = int(config["time_factor"])
 
     @property
     def rate(self) -> int:
@@ -43,19 +45,23 @@ class SpeechPreprocessor(Preprocessor):
         mono = to_mono(samples)
         x = resample(mono, rate, self.rate)
         meta = {"sample_rate": self.rate, "length": int(x.size), "original_rate": rate, "original_length": int(mono.size)}
-        num = -(-self.mel.n_frames(x.size) // self.chunk_frames)
-        return Prepared(meta, (self.chunk(x, k) for k in range(num)), num)
+        frames = self.mel.n_frames(x.size)
+        num = -(-frames // self.chunk_frames)
+        rest = frames - (num - 1) * self.chunk_frames
+        last = min(self.chunk_frames, -(-rest // self.time_factor) * self.time_factor)
+        widths = [self.chunk_frames] * (num - 1) + [last]
+        return Prepared(meta, (self.chunk(x, k, w) for k, w in enumerate(widths)), num)
 
-    def chunk(self, x: np.ndarray, k: int) -> np.ndarray:
-        """Columns [k T, (k + 1) T) of ``log_mel(x)`` (T = chunk_frames), from a slice of ``x`` only."""
+    def chunk(self, x: np.ndarray, k: int, width: int) -> np.ndarray:
+        """Columns [k T, k T + width) of ``log_mel(x)`` (T = chunk_frames), from a slice of ``x`` only."""
         hop, half = self.mel.hop_length, self.mel.n_fft // 2
         start = k * self.chunk_frames * hop - half
-        seg = np.zeros((self.chunk_frames + 1) * hop + 2 * half, dtype=np.float32)
+        seg = np.zeros((width + 1) * hop + 2 * half, dtype=np.float32)
         lo, hi = max(start, 0), min(start + seg.size, x.size)
         if hi > lo:
             seg[lo - start:hi - start] = x[lo:hi]
         skip = half // hop
-        return log_mel(seg, self.mel)[:, skip:skip + self.chunk_frames]
+        return log_mel(seg, self.mel)[:, skip:skip + width]
 
     def inverse_stream(self, chunks: Iterable[np.ndarray], meta: dict[str, Any]) -> Iterator[np.ndarray]:
         """Audio blocks (float32, at the original rate) as the chunks arrive; ends at the original length."""
