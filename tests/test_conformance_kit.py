@@ -18,7 +18,8 @@ class TestToyConformance(ModalityConformance):
     subprocess_setup = SETUP
 
     @pytest.fixture(scope="class")
-    def model_dir(self, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    @classmethod
+    def model_dir(cls, tmp_path_factory: pytest.TempPathFactory) -> Path:
         return make_toy_model(tmp_path_factory.mktemp("kit") / "toy1d-kit", model_id="toy1d-kit")
 
     def signals(self) -> list[tuple[Any, dict]]:

@@ -14,9 +14,10 @@ CHECK = textwrap.dedent("""
     from bpgan_core import list_models, list_modalities
     from bpgan_core.registry import modalities
     paths = [bpgan_core.__file__, bpgan_image.__file__, bpgan_speech.__file__, bpgan_models.__file__]
-    cards = list_models()
+    shipped = [str(d) for d in bpgan_models.model_dirs()]
+    cards = [c for c in list_models() if str(c.path) in shipped]
     print(json.dumps({"paths": paths, "modalities": list_modalities(), "failures": modalities.failures(),
-                      "models": {c.id: str(c.generator_path) for c in cards},
+                      "models": {c.id: str(c.generator_path) for c in cards}, "shipped": len(shipped),
                       "model_files_exist": all(c.generator_path.is_file() for c in cards)}))
 """)
 
@@ -39,6 +40,7 @@ def test_non_editable_install_resolves_entry_points_and_models(tmp_path):
     site = str(venv)
     assert all(p.startswith(site) for p in info["paths"]), info["paths"]
     assert {"image", "speech"} <= set(info["modalities"]) and not info["failures"]
+    assert len(info["models"]) == info["shipped"], "every shipped model folder must load"
     assert all(p.startswith(site) for p in info["models"].values())
     assert info["model_files_exist"]
     bpgan = venv / "bin" / "bpgan"

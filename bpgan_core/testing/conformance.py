@@ -6,7 +6,8 @@
         modality = "mymodality"
 
         @pytest.fixture(scope="class")
-        def model_dir(self, tmp_path_factory):
+        @classmethod
+        def model_dir(cls, tmp_path_factory):
             return build_tiny_model(tmp_path_factory.mktemp("m"))   # a model folder (may be untrained)
 
         def signals(self):
@@ -70,7 +71,8 @@ class ModalityConformance:
 
     # ----- what a plugin provides --------------------------------------------------------------
     @pytest.fixture(scope="class")
-    def model_dir(self, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    @classmethod
+    def model_dir(cls, tmp_path_factory: pytest.TempPathFactory) -> Path:
         """A model folder for the modality; override in the subclass."""
         raise NotImplementedError("override the model_dir fixture")
 
@@ -88,12 +90,14 @@ class ModalityConformance:
 
     # ----- set-up --------------------------------------------------------------------------------
     @pytest.fixture(scope="class")
-    def card(self, model_dir: Path) -> Any:
-        if self.modality_class is not None:
-            registry.modalities.register(self.modality, self.modality_class, replace=True)
+    @classmethod
+    def card(cls, model_dir: Path) -> Any:
+        """The model under test, made visible (with the modality, if it is registered in-process)."""
+        if cls.modality_class is not None:
+            registry.modalities.register(cls.modality, cls.modality_class, replace=True)
         models.register_model_dir(model_dir)
         card = models.ModelCard.load(model_dir) if (Path(model_dir) / models.MODEL_FILE).is_file() else \
-            models.list_models(self.modality)[0]
+            models.list_models(cls.modality)[0]
         yield card
         models.unregister_model_dir(model_dir)
 

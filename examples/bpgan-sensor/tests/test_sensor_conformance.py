@@ -23,7 +23,8 @@ class TestSensorConformance(ModalityConformance):
     modality = "sensor"
 
     @pytest.fixture(scope="class")
-    def model_dir(self) -> Path:
+    @classmethod
+    def model_dir(cls) -> Path:
         return MODEL
 
     def signals(self) -> list[tuple[Any, dict]]:
