@@ -8,6 +8,9 @@ Methods:
 With ``keep_best`` every iterate is scored by the loss of what would actually be sent,
 F(x, G(Proj_S(z))), per item, and the best is transmitted: the stream always decodes to the
 iterate that was scored (the encoder output included, so refinement never does worse than it).
+With ``rate_weight`` lambda > 0 and a model prior, the objective becomes rate-distortion:
+F + lambda * R, R = mean code length in bits per latent element under the prior (soft assignment
+while optimising, exact for the scored hard indices).
 """
 from __future__ import annotations
 
@@ -39,12 +42,14 @@ class RefineSettings:
     keep_best: bool = True
     patience: int | None = None
     bf16: bool = False
+    rate_weight: float = 0.0
+    rate_temperature: float = 50.0
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
             raise ValueError(f"unknown refinement method {self.method!r}; choose from {', '.join(METHODS)}")
-        if self.iterations < 0 or self.lr <= 0 or self.rho < 0:
-            raise ValueError("refinement needs iterations >= 0, lr > 0 and rho >= 0")
+        if self.iterations < 0 or self.lr <= 0 or self.rho < 0 or self.rate_weight < 0:
+            raise ValueError("refinement needs iterations >= 0, lr > 0, rho >= 0 and rate_weight >= 0")
 
     @classmethod
     def from_effort(cls, effort: str, **overrides: Any) -> "RefineSettings":
@@ -72,18 +77,46 @@ class RefineResult:
     best_iteration: list[int] = field(default_factory=list)
 
 
-def refine(
-    x: Any, z0: Any, generator: Generator, loss_fn: LossFn, quantizer: Quantizer, settings: RefineSettings
-) -> RefineResult:
-    """Refine latents ``z0`` (batch, C, ...) for targets ``x`` and return the quantized choice."""
+def _bit_costs(prior: np.ndarray | None, channels: int, symbols: int) -> Any:
+    """-log2 p per (channel, symbol) from an integer prior, as a torch tensor (None without a prior)."""
     import torch
+
+    if prior is None:
+        return None
+    p = np.broadcast_to(np.asarray(prior, dtype=np.float64), (channels, symbols))
+    return torch.from_numpy(-np.log2(p / p.sum(axis=1, keepdims=True))).float()
+
+
+def refine(
+    x: Any, z0: Any, generator: Generator, loss_fn: LossFn, quantizer: Quantizer, settings: RefineSettings,
+    prior: np.ndarray | None = None,
+) -> RefineResult:
+    """Refine latents ``z0`` (batch, C, ...) for targets ``x`` and return the quantized choice.
+
+    ``prior`` (integer frequencies per channel and symbol) enables the rate term of ``rate_weight``.
+    """
+    import torch
+
+    costs = _bit_costs(prior, z0.shape[1], quantizer.num_symbols) if settings.rate_weight > 0 else None
+    view = [1, z0.shape[1]] + [1] * (z0.dim() - 2)
+    centers = torch.as_tensor(quantizer.centers)
 
     def autocast() -> Any:
         return torch.autocast("cpu", dtype=torch.bfloat16) if settings.bf16 else contextlib.nullcontext()
 
+    def hard_bits(z: Any) -> Any:
+        idx = quantizer.indices(z)
+        per = costs.view(*view, -1).expand(*z.shape, -1).gather(-1, idx.unsqueeze(-1)).squeeze(-1)
+        return per.flatten(1).mean(1)
+
+    def soft_bits(z: Any) -> Any:
+        w = torch.softmax(-settings.rate_temperature * (z.unsqueeze(-1) - centers) ** 2, dim=-1)
+        return (w * costs.view(*view, -1)).sum(-1).flatten(1).mean(1)
+
     def sent_loss(z: Any) -> Any:
         with torch.no_grad(), autocast():
-            return loss_fn(x, generator.generate(quantizer.project(z))).float()
+            value = loss_fn(x, generator.generate(quantizer.project(z))).float()
+        return value if costs is None else value + settings.rate_weight * hard_bits(z)
 
     z0 = z0.detach().float()
     best_z = quantizer.project(z0)
@@ -106,6 +139,8 @@ def refine(
                 else:
                     per_item = loss_fn(x, generator.generate(z)).float()
             objective = per_item.sum()
+            if costs is not None:
+                objective = objective + settings.rate_weight * soft_bits(z).sum()
             if settings.method == "admm":
                 objective = objective + settings.rho / 2 * ((z - r + u) ** 2).sum()
             objective.backward()
@@ -114,7 +149,8 @@ def refine(
                 if settings.method == "admm":
                     r = quantizer.project(z + u)
                     u = u + z - r
-                current = sent_loss(z) if settings.keep_best or it == settings.iterations else per_item.detach()
+                scored = settings.keep_best or it == settings.iterations or costs is not None
+                current = sent_loss(z) if scored else per_item.detach()
                 history.append(float(current.mean()))
                 improved = current < best_loss if settings.keep_best else torch.ones_like(current, dtype=torch.bool)
                 if improved.any():

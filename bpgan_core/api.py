@@ -119,7 +119,7 @@ def compress_with_report(
         with report.timed("encoder"), torch.no_grad():
             z0 = sender.encoder.encode(x)
         with report.timed("refinement"):
-            result = refine_latents(x, z0, sender.generator, sender.loss, quantizer, settings)
+            result = refine_latents(x, z0, sender.generator, sender.loss, quantizer, settings, card.prior)
         losses.append((result.initial_loss, result.final_loss, len(batch)))
         with report.timed("entropy_coding"):
             writer.write_record(encode_record(result.indices, coder, quantizer.num_symbols, card.prior))

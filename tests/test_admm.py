@@ -74,3 +74,20 @@ def test_effort_presets_and_validation():
         RefineSettings.from_effort("default", iters=3)
     with pytest.raises(ValueError):
         RefineSettings(method="magic")
+
+
+def test_rate_weight_trades_distortion_for_rate():
+    """With a prior that makes the outer centers expensive, lambda > 0 lowers the bits of what is sent."""
+    x, z0, gen, q = problem(3)
+    prior = np.array([[1, 4, 60, 200, 60, 4, 1]] * 3)
+    costs = -np.log2(prior / prior.sum(1, keepdims=True))
+
+    def bits(indices):
+        return float(np.mean(costs[np.arange(3)[None, :], indices]))
+
+    plain = refine(x, z0, gen, loss, q, RefineSettings(method="ste", iterations=100, lr=0.05), prior)
+    rd = refine(x, z0, gen, loss, q, RefineSettings(method="ste", iterations=100, lr=0.05, rate_weight=0.5), prior)
+    assert bits(rd.indices) < bits(plain.indices)
+    d_plain = loss(x, gen.generate(torch.from_numpy(q.dequantize(plain.indices)))).mean().item()
+    d_rd = loss(x, gen.generate(torch.from_numpy(q.dequantize(rd.indices)))).mean().item()
+    assert d_rd >= d_plain
