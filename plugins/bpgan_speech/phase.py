@@ -254,6 +254,43 @@ def pghi(
     return phase_from_center(phase)
 
 
+def _bottleneck_sweep(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Widest paths entering at a bin ``j <= m`` and walking up to ``m``, for every column.
+
+    ``pop[m] = min(b[m], max(a[m], pop[m - 1]))`` (``pop[-1] = -inf``): the
+    best bottleneck of a path that enters the frame at some bin ``j`` (with
+    strength ``a[j]``) and walks up through bins ``j..m`` (strengths ``b``);
+    ``entry[m]`` is that ``j``. Each step is the clamp ``x -> clip(x, lo, hi)``
+    with ``lo = min(a, b)``, ``hi = b``, and clamps compose into clamps, so the
+    recursion is an associative scan: ``log2(bins)`` vectorized doubling steps.
+    """
+    f = a.shape[0]
+    lo = np.minimum(a, b)
+    hi = b.copy()
+    new_lo = np.empty_like(lo)
+    new_hi = np.empty_like(hi)
+    shift = 1
+    while shift < f:
+        # compose with the prefix ending ``shift`` bins lower (applied first):
+        # clamp(clamp(x, lo1, hi1), lo2, hi2) = clamp(x, clamp(lo1, lo2, hi2), clamp(hi1, lo2, hi2))
+        lo2, hi2 = lo[shift:], hi[shift:]
+        nl, nh = new_lo[: f - shift], new_hi[: f - shift]
+        np.maximum(lo[:-shift], lo2, out=nl)
+        np.minimum(nl, hi2, out=nl)
+        np.maximum(hi[:-shift], lo2, out=nh)
+        np.minimum(nh, hi2, out=nh)
+        lo[shift:] = nl
+        hi[shift:] = nh
+        shift *= 2
+    pop = lo  # the composed clamp applied to -inf
+    take = np.empty(a.shape, dtype=bool)
+    take[0] = True
+    np.greater_equal(a[1:], pop[:-1], out=take[1:])
+    idx = np.where(take, np.arange(f)[:, None], 0)
+    entry = np.maximum.accumulate(idx, axis=0)
+    return pop, entry
+
+
 def _integrate_frames(
     phase: np.ndarray,
     mag: np.ndarray,
@@ -280,8 +317,8 @@ def _integrate_frames(
     heap algorithm's restarts.
     """
     t, f = mag.shape
-    s = np.log(np.maximum(mag.astype(np.float64), _TINY))
-    neg = -np.inf
+    s = np.log(np.maximum(mag.astype(np.float32), np.float32(1e-30)))
+    neg = np.float32(-np.inf)
     # b: strength of each coefficient (-inf when negligible), bins-major for the sweeps
     b = np.where(mask, s, neg).T.copy()
     # a: strength of the time source of each coefficient; where the previous
@@ -290,22 +327,11 @@ def _integrate_frames(
     seed[1:] = ~mask[:-1]
     a = np.empty_like(b)
     a[:, 1:] = s[:-1].T
-    a[seed.T] = -1e6 + b[seed.T]
-    lpop = np.empty((f, t))
-    rpop = np.empty((f, t))
-    jl = np.empty((f, t), dtype=np.intp)
-    jr = np.empty((f, t), dtype=np.intp)
-    for pop, jj, bins in ((lpop, jl, range(f)), (rpop, jr, range(f - 1, -1, -1))):
-        cur = np.full(t, neg)
-        ent = np.zeros(t, dtype=np.intp)
-        take = np.empty(t, dtype=bool)
-        for m in bins:
-            np.greater_equal(a[m], cur, out=take)
-            np.maximum(a[m], cur, out=cur)
-            np.minimum(b[m], cur, out=cur)
-            np.copyto(ent, m, where=take)
-            pop[m] = cur
-            jj[m] = ent
+    a[seed.T] = np.float32(-1e4) + b[seed.T]  # below any log-magnitude
+    lpop, jl = _bottleneck_sweep(a, b)
+    rpop, jr = _bottleneck_sweep(a[::-1], b[::-1])
+    rpop = rpop[::-1]
+    jr = (f - 1) - jr[::-1]
     # best frequency neighbour: left (m - 1) or right (m + 1)
     from_left = np.full((f, t), neg)
     from_left[1:] = lpop[:-1]
