@@ -13,9 +13,18 @@ import pytest
 import soundfile as sf
 from PIL import Image
 
-from bpgan_core.bench import BjontegaardError, Codec, Setting, bd_quality, bd_rate, quality_at_rate, run_suite
+from bpgan_core.bench import (
+    BenchResult,
+    BjontegaardError,
+    Codec,
+    Setting,
+    bd_quality,
+    bd_rate,
+    quality_at_rate,
+    run_suite,
+)
 from bpgan_core.bench.cli import main, select_codecs
-from bpgan_core.bench.report import SCHEMA_VERSION, build_document, render_markdown
+from bpgan_core.bench.report import SCHEMA_VERSION, build_document, read_result, render_markdown, write_json
 from bpgan_image.bench import ImageBenchSuite, JpegCodec, WebpCodec
 from bpgan_image.metrics import psnr, ssim_metric
 from bpgan_speech.bench import Codec2Codec, OpusCodec, SpeechBenchSuite, compact_opus_tags
@@ -203,6 +212,25 @@ def test_document_and_markdown_from_a_run() -> None:
     assert "## Bjontegaard deltas" in markdown and "0.125 bpp" in markdown
 
 
+def test_result_round_trips_through_json(tmp_path: Path) -> None:
+    suite = ImageBenchSuite()
+    items = [(f"img{i}.png", smooth_image(i)) for i in range(2)]
+    result = run_suite(suite, [StagedCodec()], items, "generated", repeats=1, progress=False)
+    doc = build_document(result, "jpeg", suite.fixed_rates)
+    write_json(doc, tmp_path / "results.json")
+    loaded = read_result(tmp_path / "results.json")
+    assert loaded == result == BenchResult.from_dict(doc)
+    assert build_document(loaded, "jpeg", suite.fixed_rates)["codecs"] == doc["codecs"]
+
+    result.codecs[0].points[0].items[0].metrics["psnr"] = math.inf  # lossless: written as null
+    write_json(build_document(result, "jpeg", suite.fixed_rates), tmp_path / "lossless.json")
+    point = read_result(tmp_path / "lossless.json").codecs[0].points[0]
+    assert math.isnan(point.items[0].metrics["psnr"]) and not math.isfinite(point.summary()["metrics"]["psnr"])
+    (tmp_path / "bad.json").write_text('{"schema_version": 99}')
+    with pytest.raises(ValueError, match="not a bench results file"):
+        read_result(tmp_path / "bad.json")
+
+
 # --- end to end -----------------------------------------------------------------------------------
 
 
@@ -252,3 +280,53 @@ def test_speech_bench_end_to_end(tmp_path: Path) -> None:
 def test_unknown_suite_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["no-such-modality", "--data", str(tmp_path), "--no-bpgan"]) == 2
     assert "unknown bench suite 'no-such-modality'" in capsys.readouterr().err
+
+
+class CountingCodec(StagedCodec):
+    """StagedCodec that counts its encode calls."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def encode(self, signal: np.ndarray, setting: Setting) -> bytes:
+        self.calls += 1
+        return super().encode(signal, setting)
+
+
+def test_reuse_takes_measured_codecs_from_an_earlier_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "images"
+    data.mkdir()
+    for i in range(2):
+        Image.fromarray(smooth_image(i)).save(data / f"pic{i}.png")
+    counting = CountingCodec()
+    monkeypatch.setattr(ImageBenchSuite, "classical_codecs", lambda self: [JpegCodec(), counting])
+    common = [IMAGE_SUITE, "--data", str(data), "--repeats", "1", "--no-bpgan", "--no-progress"]
+
+    assert main([*common, "--codecs", "fake", "--out", str(tmp_path / "first")]) == 0
+    calls = counting.calls
+    assert calls > 0
+    first = json.loads((tmp_path / "first" / "results.json").read_text())
+
+    reuse = ["--reuse", str(tmp_path / "first" / "results.json")]
+    assert main([*common, *reuse, "--out", str(tmp_path / "second")]) == 0
+    assert counting.calls == calls  # fake:default was not run again
+    doc = read_outputs(tmp_path / "second", ["psnr", "ssim"])
+    assert [c["name"] for c in doc["codecs"]] == ["jpeg", "fake:default"]
+    assert doc["codecs"][1] == first["codecs"][0]
+    assert doc["environment"]["reused"]["codecs"] == ["fake:default"]
+    bd_rows = [(r["codec"], r["metric"]) for r in doc["bd"]["rows"]]
+    assert bd_rows == [("fake:default", "psnr"), ("fake:default", "ssim")]
+    assert "reused from" in (tmp_path / "second" / "results.md").read_text()
+
+    capsys.readouterr()
+    assert main([*common, *reuse, "--limit", "1", "--out", str(tmp_path / "third")]) == 2
+    err = capsys.readouterr().err
+    assert "measured on other items" in err and len(err.strip().splitlines()) == 1
+    other = tmp_path / "other"
+    other.mkdir()
+    Image.fromarray(smooth_image(0)).save(other / "pic0.png")
+    assert main([*common[:2], str(other), *common[3:], *reuse, "--out", str(tmp_path / "fourth")]) == 2
+    assert "measured on data dir" in capsys.readouterr().err
+    assert counting.calls == calls

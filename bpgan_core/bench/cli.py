@@ -10,9 +10,10 @@ from typing import Any
 
 from bpgan_core.bench.bjontegaard import METHODS
 from bpgan_core.bench.codec import Codec
-from bpgan_core.bench.report import build_document, render_markdown, write_json
+from bpgan_core.bench.report import build_document, read_result, render_markdown, write_json
+from bpgan_core.bench.results import CodecResult
 from bpgan_core.bench.runner import run_suite
-from bpgan_core.bench.suite import load_suite
+from bpgan_core.bench.suite import BenchSuite, load_suite
 from bpgan_core.errors import BpganError
 
 DESCRIPTION = (
@@ -59,6 +60,11 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--anchor", default=None, help="codec the BD deltas are taken against (suite default)")
     parser.add_argument("--bd-method", choices=METHODS, default="pchip", help="BD interpolation (default pchip)")
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    parser.add_argument(
+        "--reuse", type=Path, default=None, metavar="RESULTS_JSON",
+        help="take the codecs already measured in this results.json (same data and items) from it instead of "
+        "running them again",
+    )
 
 
 def select_codecs(codecs: Sequence[Codec], names: Sequence[str] | None) -> list[Codec]:
@@ -72,6 +78,26 @@ def select_codecs(codecs: Sequence[Codec], names: Sequence[str] | None) -> list[
         available = ", ".join(c.name for c in codecs)
         raise ValueError(f"no codec named {sorted(wanted - matched)}; available: {available}")
     return chosen
+
+
+def reused_codecs(
+    path: Path, suite: BenchSuite, data_dir: Path, items: Sequence[str], names: Sequence[str]
+) -> list[CodecResult]:
+    """Codec results of ``path`` (a results.json) whose name is in ``names``.
+
+    Raises ValueError unless that file measured the same modality on the same data folder and items.
+    """
+    previous = read_result(path)
+    if previous.modality != suite.modality:
+        raise ValueError(f"{path} benchmarks {previous.modality!r}, not {suite.modality!r}")
+    if Path(previous.data_dir).resolve() != data_dir.resolve():
+        raise ValueError(f"{path} was measured on data dir {previous.data_dir}, not {data_dir}")
+    if list(previous.items) != list(items):
+        pairs = zip(previous.items, items)
+        differ = [f"; item {i + 1} is {a} there, {b} here" for i, (a, b) in enumerate(pairs) if a != b]
+        detail = differ[0] if differ else ""
+        raise ValueError(f"{path} was measured on other items ({len(previous.items)} there, {len(items)} here{detail})")
+    return [codec for codec in previous.codecs if codec.name in names]
 
 
 def run_bench(args: argparse.Namespace) -> int:
@@ -88,12 +114,20 @@ def run_bench(args: argparse.Namespace) -> int:
             codecs += ours
         codecs = select_codecs(codecs, args.codecs)
         items = suite.load_items(args.data, args.limit)
+        names = [codec.name for codec in codecs]
+        reused = reused_codecs(args.reuse, suite, args.data, [n for n, _ in items], names) if args.reuse else []
     except (BpganError, ValueError, FileNotFoundError, ImportError) as exc:
         print(f"bpgan bench: error: {exc}", file=sys.stderr)
         return 2
     from bpgan_core.bench.plots import plot_rd  # matplotlib: imported only when a run needs it
 
-    result = run_suite(suite, codecs, items, str(args.data), args.repeats, progress=not args.no_progress)
+    done = {codec.name for codec in reused}
+    if args.reuse:
+        print(f"bpgan bench: reusing {', '.join(sorted(done)) or 'no codec'} from {args.reuse}", file=sys.stderr)
+    to_run = [codec for codec in codecs if codec.name not in done]
+    result = run_suite(suite, to_run, items, str(args.data), args.repeats, progress=not args.no_progress)
+    if args.reuse:
+        result = result.merged_with(reused, str(args.reuse), names)
     document = build_document(result, args.anchor or suite.anchor, suite.fixed_rates, args.bd_method)
     out = args.out or Path("bench_out") / suite.modality
     out.mkdir(parents=True, exist_ok=True)

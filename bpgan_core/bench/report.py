@@ -27,23 +27,7 @@ def build_document(
         "data": {"dir": result.data_dir, "items": list(result.items)},
         "environment": dict(result.environment),
         "metrics": result.metric_names,
-        "codecs": [
-            {
-                "name": codec.name,
-                "family": codec.family,
-                "version": codec.version,
-                "points": [
-                    {
-                        "setting": point.setting.label,
-                        "value": point.setting.value,
-                        "mean": point.summary(),
-                        "items": [item.to_dict() for item in point.items],
-                    }
-                    for point in codec.points
-                ],
-            }
-            for codec in result.codecs
-        ],
+        "codecs": [codec.to_dict() for codec in result.codecs],
         "bd": {"anchor": anchor, "method": bd_method, "rows": bd_table(result, anchor, bd_method)},
         "fixed_rates": {"rates": list(fixed_rates), "rows": fixed_rate_table(result, fixed_rates)},
     }
@@ -63,6 +47,24 @@ def _json_safe(value: Any) -> Any:
 def write_json(document: dict[str, Any], path: Path) -> None:
     """Write ``document`` as strict JSON (no NaN/Infinity)."""
     path.write_text(json.dumps(_json_safe(document), indent=1, allow_nan=False) + "\n")
+
+
+def read_result(path: Path) -> BenchResult:
+    """The measurements of a results document written by :func:`write_json`.
+
+    Raises ValueError if the file is not valid JSON, has another schema version or lacks a field.
+    """
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ValueError(f"cannot read {path}: {exc.strerror}") from exc
+    try:
+        document = json.loads(text)
+        if document.get("schema_version") != SCHEMA_VERSION:
+            raise ValueError(f"schema version {document.get('schema_version')!r}, expected {SCHEMA_VERSION}")
+        return BenchResult.from_dict(document)
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"{path} is not a bench results file: {exc}") from exc
 
 
 def _fmt(value: Any, digits: int = 3) -> str:
@@ -147,6 +149,9 @@ def render_markdown(doc: dict[str, Any]) -> str:
         f"{env['cpu_count']} CPUs, torch threads {env['torch_threads']}, "
         f"median of {env['repeats']} timed runs after one warm-up; peak memory by {env['memory_method']}."
     )
+    reused = env.get("reused") or {}
+    if reused.get("codecs"):
+        intro += f" Measurements of {', '.join(reused['codecs'])} reused from `{reused['from']}`."
     sections = [
         intro,
         "## Operating points\n\nMeans over items; peak memory is the maximum over items.\n\n" + _points_table(doc),

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bpgan_core.bench.codec import Setting
@@ -40,6 +42,26 @@ class ItemResult:
             "stages": dict(self.stages),
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ItemResult:
+        """Inverse of :meth:`to_dict`; the real-time factors are derived, so they are not read.
+
+        A metric written as null (not finite, e.g. the PSNR of a lossless point) comes back as NaN,
+        so that means over it stay non-finite, as they were in the original run.
+        """
+        return cls(
+            item=data["item"],
+            n_bytes=data["bytes"],
+            rate=data["rate"],
+            metrics={name: math.nan if value is None else value for name, value in data["metrics"].items()},
+            enc_s=data["enc_s"],
+            dec_s=data["dec_s"],
+            enc_peak_mb=data["enc_peak_mb"],
+            dec_peak_mb=data["dec_peak_mb"],
+            duration_s=data.get("duration_s"),
+            stages=dict(data.get("stages", {})),
+        )
+
 
 @dataclass
 class PointResult:
@@ -70,6 +92,20 @@ class PointResult:
             "stages": {s: _mean(item.stages.get(s) for item in self.items) for s in stage_names},
         }
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form: setting label and value, means over items, and the items."""
+        return {
+            "setting": self.setting.label,
+            "value": self.setting.value,
+            "mean": self.summary(),
+            "items": [item.to_dict() for item in self.items],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PointResult:
+        """Inverse of :meth:`to_dict`; the means are recomputed from the items, so ``mean`` is not read."""
+        return cls(Setting(data["setting"], data["value"]), [ItemResult.from_dict(i) for i in data["items"]])
+
 
 @dataclass
 class CodecResult:
@@ -79,6 +115,20 @@ class CodecResult:
     family: str
     version: str
     points: list[PointResult]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (an entry of ``codecs`` in the results document)."""
+        return {
+            "name": self.name,
+            "family": self.family,
+            "version": self.version,
+            "points": [point.to_dict() for point in self.points],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CodecResult:
+        """Inverse of :meth:`to_dict`."""
+        return cls(data["name"], data["family"], data["version"], [PointResult.from_dict(p) for p in data["points"]])
 
 
 @dataclass
@@ -98,6 +148,29 @@ class BenchResult:
         return _ordered_keys(
             item.metrics for codec in self.codecs for point in codec.points for item in point.items
         )
+
+    @classmethod
+    def from_dict(cls, document: dict[str, Any]) -> BenchResult:
+        """The measurements of a results document (``results.json``); its summaries are not read."""
+        return cls(
+            modality=document["modality"],
+            rate_unit=document["rate_unit"],
+            data_dir=document["data"]["dir"],
+            items=list(document["data"]["items"]),
+            codecs=[CodecResult.from_dict(c) for c in document["codecs"]],
+            environment=dict(document["environment"]),
+        )
+
+    def merged_with(self, reused: Sequence[CodecResult], source: str, order: Sequence[str]) -> BenchResult:
+        """This run plus the ``reused`` codec results of an earlier run (read from ``source``).
+
+        Codecs are sorted by their position in ``order`` (codec names; others go last), and
+        ``environment["reused"]`` records where the reused codecs come from.
+        """
+        rank = {name: i for i, name in enumerate(order)}
+        codecs = sorted([*self.codecs, *reused], key=lambda codec: rank.get(codec.name, len(rank)))
+        provenance = {"from": source, "codecs": [codec.name for codec in reused]}
+        return replace(self, codecs=codecs, environment={**self.environment, "reused": provenance})
 
 
 def _ordered_keys(dicts: Any) -> list[str]:
