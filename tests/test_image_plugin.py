@@ -11,6 +11,7 @@ from PIL import Image
 from bpgan_core import api
 from bpgan_core.errors import InvalidSignalError
 from bpgan_core.models import register_model_dir, unregister_model_dir
+from bpgan_core.testing.conformance import ModalityConformance
 from bpgan_image import ImageModality
 from bpgan_image.preprocess import ImagePreprocessor, tile_grid
 from bpgan_image.synthetic import synthetic_image
@@ -89,10 +90,8 @@ def test_file_round_trip_and_measure(tmp_path: Path) -> None:
     assert figures["bpp"] == pytest.approx(8000 / (256 * 384)) and figures["psnr_db"] == float("inf")
 
 
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def _train_tiny_model(root: Path, model_id: str) -> Path:
     """A tiny image model trained for 3 steps through ``bpgan train image`` on synthetic pictures."""
-    root = tmp_path_factory.mktemp("image_model")
     data = root / "data"
     data.mkdir()
     for seed in range(3):
@@ -100,11 +99,17 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     argv = ["--data", str(data), "--out", str(root / "run"), "--crop", "32", "--latent-channels", "4",
             "--widths", "8", "8", "8", "--encoder-blocks", "1", "1", "1", "--generator-blocks", "1", "1", "1",
             "--steps", "3", "--float-steps", "1", "--soft-steps", "1", "--batch-size", "2", "--centers", "8",
-            "--threads", "1", "--model-id", "image-test-tiny", "--no-bf16"]
+            "--threads", "1", "--model-id", model_id, "--no-bf16"]
     assert ImageModality().train(argv) == 0
     model = root / "run" / "export"
     assert (model / "generator.onnx").is_file() and (model / "sender.pt").is_file()
     assert (root / "run" / "log.csv").is_file() and (root / "run" / "checkpoint.pt").is_file()
+    return model
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    model = _train_tiny_model(tmp_path_factory.mktemp("image_model"), "image-test-tiny")
     register_model_dir(model)
     yield model
     unregister_model_dir(model)
@@ -137,3 +142,20 @@ def test_file_api(tiny_model: Path, tmp_path: Path) -> None:
     out = api.compress_file(src, model="image-test-tiny", effort="fast")
     decoded = api.decompress_file(out, tmp_path / "back.png")
     assert np.asarray(Image.open(decoded)).shape == (48, 40, 3)
+
+
+class TestImageConformance(ModalityConformance):
+    """The core's conformance kit on the image modality with a tiny trained model."""
+
+    modality = "image"
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def model_dir(cls, tmp_path_factory: pytest.TempPathFactory) -> Path:
+        return _train_tiny_model(tmp_path_factory.mktemp("image_kit"), "image-test-kit")
+
+    def signals(self) -> list[tuple[object, dict]]:
+        return [(synthetic_image(40, 56), {}), (np.full((3, 5), 7, np.uint8), {})]
+
+    def bad_signals(self) -> list[tuple[object, dict]]:
+        return [(np.zeros((0, 3, 3), np.uint8), {}), (np.zeros((8, 8, 3), np.float64), {}), (np.zeros((2, 2, 7), np.uint8), {})]
