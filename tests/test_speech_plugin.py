@@ -75,7 +75,7 @@ def test_chunks_equal_whole_log_mel(pre):
 def test_any_rate_decodes_at_original_rate_and_length(pre, rate):
     x = speech_like(0.8, rate)
     y, meta, _ = roundtrip(pre, (x, rate))
-    assert meta["sample_rate"] == RATE and meta["original_rate"] == rate
+    assert meta == {"sr": rate, "n": x.size}
     assert y.sample_rate == rate and y.samples.shape == x.shape and y.samples.dtype == np.float32
     assert SpeechModality().measure((x, rate), y, 100)["mel_distance_db"] < 3
 

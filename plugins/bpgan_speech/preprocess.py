@@ -20,7 +20,7 @@ import numpy as np
 
 from bpgan_core.interfaces import Prepared, Preprocessor
 
-from .audio import AudioSignal, StreamResampler, resample, split_signal, to_mono
+from .audio import AudioSignal, StreamResampler, resample, resampled_length, split_signal, to_mono
 from .dsp import MelConfig, StreamingMelInverter, log_mel
 
 
@@ -44,7 +44,7 @@ class SpeechPreprocessor(Preprocessor):
         samples, rate = split_signal(signal, sample_rate)
         mono = to_mono(samples)
         x = resample(mono, rate, self.rate)
-        meta = {"sample_rate": self.rate, "length": int(x.size), "original_rate": rate, "original_length": int(mono.size)}
+        meta = {"sr": rate, "n": int(mono.size)}
         frames = self.mel.n_frames(x.size)
         num = -(-frames // self.chunk_frames)
         rest = frames - (num - 1) * self.chunk_frames
@@ -65,10 +65,10 @@ class SpeechPreprocessor(Preprocessor):
 
     def inverse_stream(self, chunks: Iterable[np.ndarray], meta: dict[str, Any]) -> Iterator[np.ndarray]:
         """Audio blocks (float32, at the original rate) as the chunks arrive; ends at the original length."""
-        self._check_meta(meta)
+        rate, remaining = self._check_meta(meta)
         inverter = StreamingMelInverter(self.mel)
-        back = StreamResampler(self.rate, int(meta["original_rate"]))
-        length, remaining = int(meta["length"]), int(meta["original_length"])
+        back = StreamResampler(self.rate, rate)
+        length = resampled_length(remaining, rate, self.rate)
         for chunk in chunks:
             block = inverter.push(np.asarray(chunk, dtype=np.float32).reshape(self.mel.n_mels, -1))
             length, block = length - block.size, block[:max(length, 0)]
@@ -87,11 +87,12 @@ class SpeechPreprocessor(Preprocessor):
         """The whole decoded signal at its original rate and length."""
         blocks = list(self.inverse_stream(chunks, meta))
         samples = np.concatenate(blocks) if blocks else np.zeros(0, dtype=np.float32)
-        return AudioSignal(samples.astype(np.float32, copy=False), int(meta["original_rate"]))
+        return AudioSignal(samples.astype(np.float32, copy=False), self._check_meta(meta)[0])
 
-    def _check_meta(self, meta: dict[str, Any]) -> None:
-        if int(meta.get("sample_rate", -1)) != self.rate:
-            raise ValueError(f"stream was made at {meta.get('sample_rate')} Hz, the model works at {self.rate} Hz")
-        for key in ("length", "original_rate", "original_length"):
-            if int(meta.get(key, -1)) < (1 if key == "original_rate" else 0):
-                raise ValueError(f"stream metadata has a bad {key!r}: {meta.get(key)!r}")
+    @staticmethod
+    def _check_meta(meta: dict[str, Any]) -> tuple[int, int]:
+        """(original rate, original length) from the stream's metadata ``{"sr": .., "n": ..}``."""
+        rate, length = meta.get("sr"), meta.get("n")
+        if not (isinstance(rate, int) and isinstance(length, int) and rate > 0 and length > 0):
+            raise ValueError(f"stream metadata needs a positive integer rate 'sr' and length 'n', got {meta}")
+        return rate, length
