@@ -120,7 +120,7 @@ class Trainer:
                 adv = lsgan_generator_loss(fake)
                 fm = feature_matching_loss(real, fake)
                 loss = loss + cfg.adv_weight * adv + cfg.fm_weight * fm
-                terms.update(adv=float(adv), fm=float(fm))
+                terms.update(adv=float(adv.detach()), fm=float(fm.detach()))
         if phase != "float":
             zf = z.float()
             prior_fit = self.rate.bits(zf.detach(), self.centers.detach(), cfg.temperature_max)
