@@ -139,7 +139,7 @@ class Trainer:
             d_loss.backward()
             self._average_gradients(self.opt_d)
             self.opt_d.step()
-            terms["d"] = float(d_loss)
+            terms["d"] = float(d_loss.detach())
         terms.update(loss=float(loss.detach()), temperature=temp if phase == "soft" else 0.0)
         return terms
 
