@@ -123,14 +123,18 @@ def test_example_signal():
     assert 0 < np.abs(signal).max() <= 1
 
 
-def test_train_export_and_public_api(tmp_path, monkeypatch):
-    """A few training steps of a tiny network, exported, then compress/decompress through the API."""
+@pytest.mark.parametrize("arch_args", [
+    ["--arch", "conv1d", "--width", "16", "--latent-channels", "4"],
+    ["--arch", "conv2d", "--widths", "8", "8", "8", "--latent-channels", "8"],
+])
+def test_train_export_and_public_api(tmp_path, monkeypatch, arch_args):
+    """A few training steps of a tiny network of each architecture, exported, then compress/decompress through the API."""
     data = tmp_path / "data"
     data.mkdir()
     for i in range(3):
         sf.write(data / f"u{i}.wav", speech_like(1.2, RATE, seed=i), RATE)
     out = tmp_path / "run"
-    argv = ["--data", str(data), "--out", str(out), "--width", "16", "--latent-channels", "4", "--steps", "3",
+    argv = ["--data", str(data), "--out", str(out), *arch_args, "--steps", "3",
             "--float-steps", "1", "--soft-steps", "1", "--batch-size", "2", "--model-id", "speech-test-tiny",
             "--no-bf16", "--checkpoint-every", "2"]
     assert SpeechModality().train(argv) == 0

@@ -18,6 +18,7 @@ class TrainConfig:
     batch_size: int = 8
     lr: float = 2e-4
     lr_decay_from: float = 0.7
+    adam_beta1: float = 0.5
     centers: int = 16
     temperature_max: float = 100.0
     adv_weight: float = 0.0
@@ -55,6 +56,9 @@ class TrainingRecipe(ABC):
     """The modality-specific half of training."""
 
     modality: str = ""
+    decode_context: int = 0
+    """Written to model.json: latent steps of neighbouring chunks the receiver's generator sees
+    (for chunks consecutive along the latent's last axis; see bpgan_core.sequence)."""
 
     @abstractmethod
     def networks(self) -> tuple[Any, Any, Any]:

@@ -52,8 +52,9 @@ class Trainer:
         self.centers = torch.nn.Parameter(torch.linspace(0, 1, cfg.centers))
         self.rate = ChannelRateModel(channels, cfg.centers)
         g_params = [*self.encoder.parameters(), *self.generator.parameters(), self.centers, *self.rate.parameters()]
-        self.opt_g = torch.optim.Adam(g_params, lr=cfg.lr, betas=(0.5, 0.999))
-        self.opt_d = (torch.optim.Adam(self.discriminator.parameters(), lr=cfg.lr, betas=(0.5, 0.999))
+        betas = (cfg.adam_beta1, 0.999)
+        self.opt_g = torch.optim.Adam(g_params, lr=cfg.lr, betas=betas)
+        self.opt_d = (torch.optim.Adam(self.discriminator.parameters(), lr=cfg.lr, betas=betas)
                       if self.discriminator is not None else None)
         self.step, self.wall, self.centers_ready = 0, 0.0, False
         self._resume()
@@ -248,7 +249,7 @@ class Trainer:
         return counts + 0.5
 
     def export(self, directory: Path) -> Path:
-        """Write a complete model folder (model.json, generator.onnx, sender.pt)."""
+        """Write a complete model folder (model.json, generator.onnx in float32, sender.pt in float16)."""
         cfg = self.cfg
         directory.mkdir(parents=True, exist_ok=True)
         self.encoder.eval()
@@ -256,7 +257,7 @@ class Trainer:
         model_id = cfg.model_id or f"{self.recipe.modality}-{self.out.name}"
         centers = np.sort(self.centers.detach().float().numpy())
         self.centers.data = torch.from_numpy(centers)
-        torch.save({"encoder": self.encoder.state_dict(), "generator": self.generator.state_dict()},
+        torch.save({"encoder": _float16(self.encoder.state_dict()), "generator": _float16(self.generator.state_dict())},
                    directory / "sender.pt")
         export_onnx(self.generator, self.recipe.example_latent(), directory / "generator.onnx",
                     {"bpgan.model": model_id, "bpgan.modality": self.recipe.modality})
@@ -267,11 +268,17 @@ class Trainer:
             "entropy_coder": {"name": "range", "params": {"table": "model"}},
             "prior": frequency_table(self._prior_counts()).tolist(),
             "generator": "generator.onnx", "sender": "sender.pt",
+            **({"decode_context": self.recipe.decode_context} if self.recipe.decode_context else {}),
             "config": self.recipe.model_config(), "description": cfg.description,
             "training": {**cfg.as_dict(), "steps_done": self.step, "wall_seconds": round(self.wall, 1)},
         }
         (directory / "model.json").write_text(json.dumps(spec, indent=1))
         return directory
+
+
+def _float16(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Sender weights stored in float16 (half the file; loading casts them back to float32)."""
+    return {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
 
 
 class _CsvLog:

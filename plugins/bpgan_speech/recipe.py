@@ -41,14 +41,17 @@ class SpeechRecipe(TrainingRecipe):
     """Networks, data and loss of one speech model."""
 
     modality = "speech"
+    decode_context = 8  # one chunk of latent steps on each side: the generator sees across chunk borders
 
     def __init__(self, data: str, rate: int, latent_channels: int, width: int, time_factor: int,
-                 chunk_frames: int, batch_size: int) -> None:
+                 chunk_frames: int, batch_size: int, arch: str = "conv1d",
+                 widths: tuple[int, int, int] = (64, 128, 192)) -> None:
         self.mel = MelConfig.for_rate(rate)
-        self.config = {
+        self.config: dict[str, Any] = {
             "mel": self.mel.to_dict(), "chunk_frames": chunk_frames, "n_mels": self.mel.n_mels,
-            "latent_channels": latent_channels, "width": width, "time_factor": time_factor,
+            "latent_channels": latent_channels, "time_factor": time_factor, "arch": arch,
         }
+        self.config.update({"widths": list(widths)} if arch == "conv2d" else {"width": width})
         self.batch_size = batch_size
         self.data_dir = data
         self._mels: list[np.ndarray] | None = None
@@ -93,8 +96,12 @@ def main(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="bpgan train speech", description="Train a BPGAN speech model.")
     p.add_argument("--data", required=True, help="folder of training audio (WAV/FLAC/OGG, any rate)")
     p.add_argument("--rate", type=int, default=16000, choices=(16000, 8000), help="model sample rate")
-    p.add_argument("--latent-channels", type=int, default=64, help="latent channels (sets the bit rate)")
-    p.add_argument("--width", type=int, default=192, help="network width (channels)")
+    p.add_argument("--latent-channels", type=int, default=64,
+                   help="latent channels (sets the bit rate); conv2d: a multiple of n_mels / 16")
+    p.add_argument("--arch", choices=("conv1d", "conv2d"), default="conv2d",
+                   help="networks: conv2d (log-mel as an image, BPGAN) or conv1d (mels as channels)")
+    p.add_argument("--width", type=int, default=192, help="conv1d: network width (channels)")
+    p.add_argument("--widths", type=int, nargs=3, default=[64, 128, 192], help="conv2d: widths at 1/4, 1/8, 1/16")
     p.add_argument("--time-factor", type=int, default=16, help="time downsampling of the latent")
     p.add_argument("--chunk-frames", type=int, default=128, help="mel frames per chunk")
     TrainConfig.add_arguments(p, batch_size=16, lr=3e-4, steps=5000, float_steps=2000, soft_steps=2200,
@@ -102,7 +109,7 @@ def main(argv: list[str]) -> int:
     args = p.parse_args(argv)
     cfg = TrainConfig.from_args(args)
     recipe = SpeechRecipe(args.data, args.rate, args.latent_channels, args.width, args.time_factor,
-                          args.chunk_frames, cfg.batch_size)
+                          args.chunk_frames, cfg.batch_size, args.arch, tuple(args.widths))
     trainer = Trainer(recipe, cfg)
     print(f"encoder {parameter_count(trainer.encoder)} / generator {parameter_count(trainer.generator)} / "
           f"discriminator {parameter_count(trainer.discriminator)} parameters; "
