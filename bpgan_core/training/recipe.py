@@ -30,6 +30,9 @@ class TrainConfig:
     bf16: bool = True
     threads: int = 0
     model_id: str = ""
+    init: str = ""
+    """A checkpoint.pt whose tensors of matching name and shape start a new run (warm start, e.g.
+    from a model of another rate); ignored when the run resumes from its own checkpoint."""
     description: str = ""
 
     @classmethod

@@ -57,7 +57,8 @@ class Trainer:
         self.opt_d = (torch.optim.Adam(self.discriminator.parameters(), lr=cfg.lr, betas=betas)
                       if self.discriminator is not None else None)
         self.step, self.wall, self.centers_ready = 0, 0.0, False
-        self._resume()
+        if not self._resume() and cfg.init:
+            self._warm_start(cfg.init)
         self._sync_parameters()
 
     # ----- phases -----------------------------------------------------------------------------
@@ -217,10 +218,20 @@ class Trainer:
         torch.save(self._state(), tmp)
         os.replace(tmp, self.out / "checkpoint.pt")
 
-    def _resume(self) -> None:
+    def _warm_start(self, path: str) -> None:
+        """Copy the tensors of a checkpoint whose name and shape match into the fresh networks."""
+        state = torch.load(path, weights_only=False)
+        for module, key in ((self.encoder, "encoder"), (self.generator, "generator"), (self.discriminator, "discriminator")):
+            if module is not None and key in state:
+                own = module.state_dict()
+                own.update({k: v for k, v in state[key].items() if k in own and own[k].shape == v.shape})
+                module.load_state_dict(own)
+
+    def _resume(self) -> bool:
+        """Continue from ``out/checkpoint.pt`` if there is one; True if it did."""
         path = self.out / "checkpoint.pt"
         if not path.exists():
-            return
+            return False
         state = torch.load(path, weights_only=False)
         self.encoder.load_state_dict(state["encoder"])
         self.generator.load_state_dict(state["generator"])
@@ -234,6 +245,7 @@ class Trainer:
             self.discriminator.load_state_dict(state["discriminator"])
             self.opt_d.load_state_dict(state["opt_d"])
         self.step, self.wall, self.centers_ready = state["step"], state["wall"], state["centers_ready"]
+        return True
 
     # ----- export -----------------------------------------------------------------------------
     def _prior_counts(self) -> np.ndarray:

@@ -67,13 +67,13 @@ class ImageRecipe(TrainingRecipe):
     modality = "image"
 
     def __init__(self, data: str, crop: int, net: NetworkConfig, mse_weight: float, msssim_weight: float,
-                 discriminator: bool, init: str | None = None, refine_alpha: float = DEFAULT_REFINE_ALPHA,
+                 discriminator: bool, refine_alpha: float = DEFAULT_REFINE_ALPHA,
                  batch_size: int = 8) -> None:
         if crop % FACTOR:
             raise ValueError(f"--crop must be a multiple of {FACTOR}")
         self.data, self.crop, self.net = data, crop, net
         self.mse_weight, self.msssim_weight = mse_weight, msssim_weight
-        self.discriminator, self.init, self.refine_alpha = discriminator, init, refine_alpha
+        self.discriminator, self.refine_alpha = discriminator, refine_alpha
         self.batch_size = batch_size
         self._images: list[np.ndarray] | None = None
 
@@ -83,12 +83,7 @@ class ImageRecipe(TrainingRecipe):
         return self._images
 
     def networks(self) -> tuple[Any, Any, Any]:
-        enc, gen, disc = build(self.net, self.discriminator)
-        if self.init:
-            state = torch.load(self.init, weights_only=False)
-            for module, key in ((enc, "encoder"), (gen, "generator")):
-                _load_matching(module, state[key])
-        return enc, gen, disc
+        return build(self.net, self.discriminator)
 
     def batches(self, seed: int, rank: int = 0, world: int = 1) -> Iterator[Any]:
         rng = np.random.default_rng([seed, rank])
@@ -114,13 +109,6 @@ class ImageRecipe(TrainingRecipe):
         return torch.randn(1, self.net.latent_channels, 4, 6, generator=torch.Generator().manual_seed(0))
 
 
-def _load_matching(module: torch.nn.Module, state: dict[str, torch.Tensor]) -> None:
-    """Copy the tensors of ``state`` whose name and shape match (warm start across latent sizes)."""
-    own = module.state_dict()
-    own.update({k: v for k, v in state.items() if k in own and own[k].shape == v.shape})
-    module.load_state_dict(own)
-
-
 def parser() -> argparse.ArgumentParser:
     """The options of ``bpgan train image``."""
     p = argparse.ArgumentParser(prog="bpgan train image", description="Train an image model (three BPGAN phases).")
@@ -134,7 +122,6 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--msssim-weight", type=float, default=0.02)
     p.add_argument("--refine-alpha", type=float, default=DEFAULT_REFINE_ALPHA,
                    help="alpha of the refinement loss (1 - MS-SSIM) + alpha * MSE stored in model.json")
-    p.add_argument("--init", default=None, help="checkpoint.pt to warm-start matching encoder/generator weights")
     p.add_argument("--export-to", default=None, help="also copy the exported model folder here")
     TrainConfig.add_arguments(p, out="runs/image", steps=8000, float_steps=2000, soft_steps=4000,
                               rate_weight=1e-4, fm_weight=1.0, checkpoint_every=200)
@@ -147,13 +134,13 @@ def main(argv: list[str]) -> int:
     net = NetworkConfig(args.latent_channels, tuple(args.widths), tuple(args.encoder_blocks), tuple(args.generator_blocks))
     cfg = TrainConfig.from_args(args)
     recipe = ImageRecipe(args.data, args.crop, net, args.mse_weight, args.msssim_weight,
-                         discriminator=cfg.adv_weight > 0, init=args.init, refine_alpha=args.refine_alpha,
+                         discriminator=cfg.adv_weight > 0, refine_alpha=args.refine_alpha,
                          batch_size=cfg.batch_size)
     out = Trainer(recipe, cfg).run()
     if out is not None:
         spec = json.loads((out / "model.json").read_text())
         spec["training"].update(data=str(args.data), crop=args.crop, mse_weight=args.mse_weight,
-                                msssim_weight=args.msssim_weight, init=args.init)
+                                msssim_weight=args.msssim_weight)
         (out / "model.json").write_text(json.dumps(spec, indent=1))
         print(f"exported {out}")
         if args.export_to:

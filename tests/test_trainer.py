@@ -1,0 +1,80 @@
+"""The generic trainer on a tiny 1-D recipe: warm start, resume, export contents."""
+from __future__ import annotations
+
+import json
+from typing import Any, Iterator
+
+import torch
+
+from bpgan_core.training import Trainer
+from bpgan_core.training.recipe import TrainConfig, TrainingRecipe
+
+
+class TinyRecipe(TrainingRecipe):
+    """Sine chunks (batch, 1, 32) through a 1-D conv autoencoder with ``channels`` latent channels."""
+
+    modality = "toy1d"
+
+    def __init__(self, channels: int = 2, decode_context: int = 0) -> None:
+        self.channels, self.decode_context = channels, decode_context
+
+    def networks(self) -> tuple[Any, Any, Any]:
+        enc = torch.nn.Sequential(torch.nn.Conv1d(1, 8, 3, padding=1), torch.nn.ReLU(),
+                                  torch.nn.Conv1d(8, self.channels, 4, stride=4))
+        gen = torch.nn.Sequential(torch.nn.ConvTranspose1d(self.channels, 8, 4, stride=4), torch.nn.ReLU(),
+                                  torch.nn.Conv1d(8, 1, 3, padding=1))
+        return enc, gen, None
+
+    def batches(self, seed: int, rank: int = 0, world: int = 1) -> Iterator[Any]:
+        g = torch.Generator().manual_seed(seed)
+        t = torch.arange(32.0)
+        while True:
+            f = torch.rand(4, 1, 1, generator=g) * 0.5
+            yield torch.sin(f * t)
+
+    def reconstruction_loss(self, x: Any, y: Any) -> tuple[Any, dict[str, float]]:
+        loss = ((x - y) ** 2).mean()
+        return loss, {"mse": float(loss.detach())}
+
+    def model_config(self) -> dict[str, Any]:
+        return {}
+
+    def example_latent(self) -> Any:
+        return torch.zeros(1, self.channels, 8)
+
+
+def _config(out, **kw) -> TrainConfig:
+    return TrainConfig(out=str(out), steps=kw.pop("steps", 4), float_steps=2, soft_steps=1, bf16=False,
+                       checkpoint_every=2, log_every=1, threads=1, **kw)
+
+
+def test_warm_start_copies_matching_tensors_only(tmp_path):
+    Trainer(TinyRecipe(2), _config(tmp_path / "a")).run()
+    source = torch.load(tmp_path / "a" / "checkpoint.pt", weights_only=False)
+    warm = Trainer(TinyRecipe(3), _config(tmp_path / "b", init=str(tmp_path / "a" / "checkpoint.pt")))
+    fresh = Trainer(TinyRecipe(3), _config(tmp_path / "c"))
+    assert warm.step == 0
+    # the first encoder conv has the same shape at both latent sizes: copied
+    assert torch.equal(warm.encoder.state_dict()["0.weight"], source["encoder"]["0.weight"])
+    # the latent-facing layers changed shape: left as freshly initialized
+    assert torch.equal(warm.encoder.state_dict()["2.weight"], fresh.encoder.state_dict()["2.weight"])
+    assert torch.equal(warm.generator.state_dict()["0.weight"], fresh.generator.state_dict()["0.weight"])
+
+
+def test_resume_takes_precedence_over_init(tmp_path):
+    Trainer(TinyRecipe(2), _config(tmp_path / "a")).run()
+    Trainer(TinyRecipe(2), _config(tmp_path / "b")).run()
+    resumed = Trainer(TinyRecipe(2), _config(tmp_path / "b", steps=6, init=str(tmp_path / "a" / "checkpoint.pt")))
+    own = torch.load(tmp_path / "b" / "checkpoint.pt", weights_only=False)
+    assert resumed.step == 4
+    assert torch.equal(resumed.encoder.state_dict()["0.weight"], own["encoder"]["0.weight"])
+
+
+def test_export_writes_float16_sender_and_decode_context(tmp_path):
+    out = Trainer(TinyRecipe(2, decode_context=3), _config(tmp_path / "a")).run()
+    spec = json.loads((out / "model.json").read_text())
+    assert spec["decode_context"] == 3 and spec["training"]["steps_done"] == 4
+    sender = torch.load(out / "sender.pt", weights_only=True)
+    assert all(v.dtype == torch.float16 for part in sender.values() for v in part.values())
+    plain = Trainer(TinyRecipe(2), _config(tmp_path / "b")).run()
+    assert "decode_context" not in json.loads((plain / "model.json").read_text())
