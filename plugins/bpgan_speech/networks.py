@@ -126,6 +126,9 @@ class _Block2d(nn.Module):
         return x + self.body(x)
 
 
+START_LOGIT = -1.5
+"""Initial pre-sigmoid output of the conv2d generator (sigmoid(-1.5) = 0.18, about the mean log-mel level)."""
+
 FACTOR_2D = 16
 """Downsampling of both axes by the ``conv2d`` encoder."""
 
@@ -170,6 +173,11 @@ class SpeechGenerator2d(nn.Module):
             _act(), nn.ConvTranspose2d(w2, w1, 2, stride=2), _Block2d(w1),
             _act(), nn.Conv2d(w1, 16, 3, padding=1), nn.PixelShuffle(4), nn.Sigmoid(),
         )
+        # start near the typical level of normalized speech log-mels, far from the sigmoid's flat
+        # tails: without this, the first updates can push every output to 0 where it stays
+        last = self.net[-3]
+        nn.init.zeros_(last.weight)
+        nn.init.constant_(last.bias, START_LOGIT)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.net(z.unflatten(1, self.shape)).squeeze(1)
