@@ -78,3 +78,14 @@ def test_export_writes_float16_sender_and_decode_context(tmp_path):
     assert all(v.dtype == torch.float16 for part in sender.values() for v in part.values())
     plain = Trainer(TinyRecipe(2), _config(tmp_path / "b")).run()
     assert "decode_context" not in json.loads((plain / "model.json").read_text())
+
+
+def test_log_widens_when_a_phase_adds_terms(tmp_path):
+    """The soft phase's ``bits`` term appears in the CSV log although the float phase had no such column."""
+    import csv
+
+    Trainer(TinyRecipe(2), _config(tmp_path / "a")).run()
+    with open(tmp_path / "a" / "log.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["step"] for r in rows] == ["1", "2", "3", "4"]
+    assert rows[0]["bits"] == "" and float(rows[-1]["bits"]) > 0

@@ -294,22 +294,32 @@ def _float16(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 
 
 class _CsvLog:
+    """Appends rows to a CSV file; a column that first appears later (a phase's terms) widens the file."""
+
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.fields: list[str] | None = None
+        self.fields: list[str] = []
         if path.exists():
             with open(path) as f:
-                self.fields = next(csv.reader(f), None)
+                self.fields = next(csv.reader(f), [])
 
     def write(self, row: dict[str, Any]) -> None:
-        new = self.fields is None
+        values = {k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()}
+        new = [k for k in values if k not in self.fields]
         if new:
-            self.fields = list(row)
-        with open(self.path, "a", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=self.fields, extrasaction="ignore")
-            if new:
+            rows = []
+            if self.path.exists():
+                with open(self.path, newline="") as f:
+                    rows = list(csv.DictReader(f))
+            self.fields += new
+            rows.append(values)
+            with open(self.path, "w", newline="") as f:
+                w = csv.DictWriter(f, fieldnames=self.fields)
                 w.writeheader()
-            w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()})
+                w.writerows(rows)
+            return
+        with open(self.path, "a", newline="") as f:
+            csv.DictWriter(f, fieldnames=self.fields).writerow(values)
 
 
 def _progress(enabled: bool, total: int, initial: int) -> Any:
