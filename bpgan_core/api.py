@@ -108,7 +108,7 @@ def compress_with_report(
         sender = _sender(modality, card.path, card.fingerprint)
     header = Header(
         modality=modality, model=card.id, fingerprint=card.fingerprint, latent_channels=card.latent_channels,
-        quantizer={"name": quantizer.name}, coder=_coder_header(card, coder), meta=prepared.meta,
+        quantizer={}, coder=_coder_header(card, coder), meta=prepared.meta,
     )
     buf = io.BytesIO()
     writer = ContainerWriter(buf, header)
@@ -139,10 +139,12 @@ def compress_with_report(
 
 
 def _coder_header(card: ModelCard, coder: Any) -> dict[str, Any]:
-    """The coder's name plus the parameters that differ from the model's own."""
+    """The parameters that differ from the model's own coder, plus the coder's name if it is another."""
     spec = card.spec["entropy_coder"]
-    defaults = spec.get("params", {}) if spec["name"] == coder.name else {}
-    return {"name": coder.name, **{k: v for k, v in coder.params().items() if defaults.get(k) != v}}
+    own = spec["name"] == coder.name
+    defaults = spec.get("params", {}) if own else {}
+    changed = {k: v for k, v in coder.params().items() if defaults.get(k) != v}
+    return changed if own else {"name": coder.name, **changed}
 
 
 def compress(signal: Any, modality: str, model: str | None = None, effort: str = "default", **options: Any) -> bytes:
@@ -166,13 +168,14 @@ def _open(blob: bytes, provider: str | None) -> tuple[ContainerReader, Modality,
             f"{card.fingerprint}: install the matching model version"
         )
     quantizer = card.quantizer()
-    if h.quantizer.get("name") != quantizer.name or h.latent_channels != card.latent_channels:
+    if h.quantizer.get("name", quantizer.name) != quantizer.name or h.latent_channels != card.latent_channels:
         raise CorruptStreamError("stream header disagrees with the model's quantizer or latent size")
     model_coder = card.spec["entropy_coder"]
-    defaults = model_coder.get("params", {}) if h.coder.get("name") == model_coder["name"] else {}
+    coder_name = str(h.coder.get("name", model_coder["name"]))
+    defaults = model_coder.get("params", {}) if coder_name == model_coder["name"] else {}
     coder_params = {**defaults, **{k: v for k, v in h.coder.items() if k != "name"}}
     try:
-        coder = registry.entropy_coders.get(str(h.coder.get("name"))).from_params(coder_params)
+        coder = registry.entropy_coders.get(coder_name).from_params(coder_params)
     except (TypeError, ValueError) as exc:
         raise CorruptStreamError(f"stream names bad entropy-coder parameters: {exc}") from exc
     generator = _onnx_generator(card.generator_path, card.fingerprint, provider)

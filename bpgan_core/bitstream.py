@@ -1,6 +1,8 @@
-"""Bitstream container v1: magic, version, binary header, CRC-protected records, end marker.
+"""Bitstream container v2: magic, version, binary header, CRC-protected records, end marker.
 
-See docs/bitstream.md for the byte layout. Records are written and read one at a time, so long
+See docs/bitstream.md for the byte layout. Version 2 has version 1's layout; an empty quantizer
+or coder name in it means "the model's own" (pinned by the fingerprint), which saves the names in
+every stream. Both versions are read. Records are written and read one at a time, so long
 signals stream in and out with bounded memory.
 """
 from __future__ import annotations
@@ -15,7 +17,8 @@ from .errors import CorruptStreamError, TruncatedStreamError, UnsupportedVersion
 from .varint import decode_varint, encode_varint
 
 MAGIC = b"BPGN"
-VERSION = 1
+VERSION = 2
+READABLE_VERSIONS = (1, 2)
 MAX_HEADER_BYTES = 1 << 20
 MAX_RECORD_BYTES = 1 << 30
 
@@ -24,8 +27,9 @@ MAX_RECORD_BYTES = 1 << 30
 class Header:
     """Everything a receiver needs besides the installed model to decode a stream.
 
-    ``coder`` holds the entropy coder's name plus only the parameters that differ from the model's
-    own; ``fingerprint`` is 16 hex digits (stored as 8 bytes).
+    ``quantizer`` and ``coder`` hold a name plus only the parameters that differ from the model's
+    own; without a ``name`` (written as an empty name) they are the model's own quantizer and coder.
+    ``fingerprint`` is 16 hex digits (stored as 8 bytes).
     """
 
     modality: str
@@ -68,12 +72,16 @@ class Header:
         meta, pos = _read_json(data, pos)
         if pos != len(data):
             raise CorruptStreamError("stream header has unexpected trailing bytes")
-        return cls(modality, model, fingerprint, channels, {"name": q_name, **q_params},
-                   {"name": c_name, **c_params}, meta)
+        return cls(modality, model, fingerprint, channels, {**_named(q_name), **q_params},
+                   {**_named(c_name), **c_params}, meta)
 
     def as_dict(self) -> dict[str, Any]:
         """Readable form for ``bpgan info``."""
         return asdict(self)
+
+
+def _named(name: str) -> dict[str, str]:
+    return {"name": name} if name else {}
 
 
 def _text(value: str) -> bytes:
@@ -113,14 +121,18 @@ def _crc(data: bytes) -> bytes:
 
 
 class ContainerWriter:
-    """Writes a v1 container to a binary file object, record by record."""
+    """Writes a container (version 2, or 1 for old readers) to a binary file object, record by record."""
 
-    def __init__(self, out: BinaryIO, header: Header) -> None:
+    def __init__(self, out: BinaryIO, header: Header, version: int = VERSION) -> None:
+        if version not in READABLE_VERSIONS:
+            raise ValueError(f"container version must be one of {READABLE_VERSIONS}")
+        if version == 1 and not (header.quantizer.get("name") and header.coder.get("name")):
+            raise ValueError("container version 1 needs the quantizer and coder named in the header")
         self._out = out
         head = header.to_bytes()
         if len(head) > MAX_HEADER_BYTES:
             raise ValueError("stream header too large")
-        prefix = MAGIC + bytes([VERSION]) + encode_varint(len(head)) + head
+        prefix = MAGIC + bytes([version]) + encode_varint(len(head)) + head
         out.write(prefix + _crc(prefix))
         self._closed = False
 
@@ -139,7 +151,7 @@ class ContainerWriter:
 
 
 class ContainerReader:
-    """Reads a v1 container from bytes, validating every part before it is used."""
+    """Reads a version 1 or 2 container from bytes, validating every part before it is used."""
 
     def __init__(self, data: bytes | bytearray | memoryview) -> None:
         self._data = memoryview(bytes(data))
@@ -150,11 +162,12 @@ class ContainerReader:
             raise TruncatedStreamError("stream too short to hold a bpgan header")
         if bytes(d[:4]) != MAGIC:
             raise CorruptStreamError("not a bpgan stream (bad magic)")
-        if d[4] != VERSION:
+        if d[4] not in READABLE_VERSIONS:
             raise UnsupportedVersionError(
-                f"stream uses container version {d[4]}, this bpgan reads version {VERSION}: "
-                "upgrade bpgan to decode it"
+                f"stream uses container version {d[4]}, this bpgan reads versions "
+                f"{', '.join(map(str, READABLE_VERSIONS))}: upgrade bpgan to decode it"
             )
+        self.version = int(d[4])
         size, pos = decode_varint(d, 5)
         if size > MAX_HEADER_BYTES:
             raise CorruptStreamError("stream header length is implausible")
@@ -164,6 +177,8 @@ class ContainerReader:
         if bytes(d[end:end + 4]) != _crc(bytes(d[:end])):
             raise CorruptStreamError("stream header checksum mismatch")
         self.header = Header.from_bytes(bytes(d[pos:end]))
+        if self.version == 1 and not (self.header.quantizer and self.header.coder):
+            raise CorruptStreamError("container version 1 header lacks the quantizer or coder name")
         self._start = end + 4
 
     def records(self) -> Iterator[bytes]:

@@ -1,4 +1,6 @@
 import io
+import struct
+import zlib
 
 import pytest
 from hypothesis import given, settings
@@ -72,7 +74,28 @@ def test_not_a_stream():
         read_all(MAGIC[:2])
 
 
+def test_version_1_streams_still_read():
+    header = Header("m", "id", "00" * 8, 1, {"name": "scalar"}, {"name": "range"}, {"n": 3})
+    buf = io.BytesIO()
+    w = ContainerWriter(buf, header, version=1)
+    w.write_record(b"abc")
+    w.close()
+    reader = ContainerReader(buf.getvalue())
+    assert reader.version == 1 and reader.header == header and list(reader.records()) == [b"abc"]
+    with pytest.raises(ValueError, match="version 1 needs"):
+        ContainerWriter(io.BytesIO(), Header("m", "id", "00" * 8, 1), version=1)
+
+
+def test_version_1_header_without_names_is_corrupt():
+    """A version-1 stream may not leave the names out (version byte changed, header CRC recomputed)."""
+    blob = bytearray(write(Header("m", "id", "00" * 8, 1), [b"abc"]))
+    blob[4] = 1
+    head_end = 6 + blob[5]  # magic, version, one-byte header length, header
+    blob[head_end:head_end + 4] = struct.pack("<I", zlib.crc32(bytes(blob[:head_end])))
+    with pytest.raises(CorruptStreamError, match="lacks the quantizer"):
+        ContainerReader(bytes(blob))
+
+
 def test_header_overhead_is_small():
-    h = Header("speech", "speech-16k-2kbps", "0123456789abcdef", 8, {"name": "scalar"},
-               {"name": "range", "table": "model"}, {"sr": 16000, "n": 48000})
-    assert len(write(h, [])) < 100
+    h = Header("speech", "speech-16k-2kbps", "0123456789abcdef", 8, meta={"n": 48000})
+    assert len(write(h, [])) <= 60  # 82 bytes in version 1 with the rate in the metadata

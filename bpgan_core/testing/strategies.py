@@ -13,7 +13,7 @@ json_values = st.recursive(
     json_scalars, lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=8), c, max_size=4),
     max_leaves=12)
 named_params = st.builds(
-    lambda name, params: {**params, "name": name}, st.text(max_size=8),
+    lambda name, params: {**params, **({"name": name} if name else {})}, st.text(max_size=8),
     st.dictionaries(st.text(max_size=6).filter(lambda k: k != "name"), json_values, max_size=3))
 
 headers = st.builds(

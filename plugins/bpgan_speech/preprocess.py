@@ -44,7 +44,7 @@ class SpeechPreprocessor(Preprocessor):
         samples, rate = split_signal(signal, sample_rate)
         mono = to_mono(samples)
         x = resample(mono, rate, self.rate)
-        meta = {"sr": rate, "n": int(mono.size)}
+        meta = {"n": int(mono.size)} if rate == self.rate else {"sr": rate, "n": int(mono.size)}
         frames = self.mel.n_frames(x.size)
         num = -(-frames // self.chunk_frames)
         rest = frames - (num - 1) * self.chunk_frames
@@ -89,10 +89,12 @@ class SpeechPreprocessor(Preprocessor):
         samples = np.concatenate(blocks) if blocks else np.zeros(0, dtype=np.float32)
         return AudioSignal(samples.astype(np.float32, copy=False), self._check_meta(meta)[0])
 
-    @staticmethod
-    def _check_meta(meta: dict[str, Any]) -> tuple[int, int]:
-        """(original rate, original length) from the stream's metadata ``{"sr": .., "n": ..}``."""
-        rate, length = meta.get("sr"), meta.get("n")
+    def _check_meta(self, meta: dict[str, Any]) -> tuple[int, int]:
+        """(original rate, original length) from the stream's metadata ``{"sr": .., "n": ..}``.
+
+        ``sr`` is left out when it is the model's rate (ten bytes less per stream).
+        """
+        rate, length = meta.get("sr", self.rate), meta.get("n")
         if not (isinstance(rate, int) and isinstance(length, int) and rate > 0 and length > 0):
             raise ValueError(f"stream metadata needs a positive integer rate 'sr' and length 'n', got {meta}")
         return rate, length
