@@ -19,7 +19,6 @@ from .errors import BpganError, CorruptStreamError, InvalidSignalError, ModelMis
 from .interfaces import Modality
 from .latent_record import decode_record, encode_record
 from .models import ModelCard, find_model
-from .sequence import decode_in_context
 
 SUFFIX = ".bpgan"
 
@@ -184,23 +183,17 @@ def _open(blob: bytes, provider: str | None) -> tuple[ContainerReader, Modality,
 
 def _decoded_chunks(reader: ContainerReader, card: ModelCard, codec: Any, generator: Any, report: Report) -> Iterator[np.ndarray]:
     quantizer, coder = codec
-
-    def latents() -> Iterator[np.ndarray]:
-        for data in reader.records():
-            with report.timed("entropy_decoding"):
-                idx = decode_record(data, card.latent_channels, coder, quantizer.num_symbols, card.prior)
-                z = quantizer.dequantize(idx).astype(np.float32)
-            yield z
-
-    def generate(z: np.ndarray) -> np.ndarray:
+    records = reader.records()
+    while True:
+        with report.timed("entropy_decoding"):
+            data = next(records, None)
+            if data is None:
+                return
+            idx = decode_record(data, card.latent_channels, coder, quantizer.num_symbols, card.prior)
+            z = quantizer.dequantize(idx).astype(np.float32)
         with report.timed("generator"):
-            return generator.generate(z)
-
-    if card.decode_context:
-        yield from decode_in_context(latents(), generate, card.decode_context)
-        return
-    for z in latents():
-        yield from generate(z)
+            out = generator.generate(z)
+        yield from out
 
 
 def decompress_stream(blob: bytes, provider: str | None = None) -> Iterator[Any]:

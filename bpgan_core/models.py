@@ -89,11 +89,6 @@ class ModelCard:
         c = self.spec["entropy_coder"]
         return registry.entropy_coders.get(c["name"]).from_params({**c.get("params", {}), **overrides})
 
-    @property
-    def decode_context(self) -> int:
-        """Latent steps of neighbouring chunks the generator sees when decoding (0: chunks alone)."""
-        return int(self.spec.get("decode_context", 0))
-
     def refinement(self, effort: str) -> dict[str, Any]:
         """Per-effort refinement overrides stored with the model."""
         return dict(self.spec.get("refinement", {}).get(effort, {}))
@@ -107,8 +102,6 @@ class ModelCard:
                 h.update(block)
         decode_fields = {k: self.spec.get(k) for k in
                          ("id", "modality", "latent_channels", "quantizer", "entropy_coder", "prior", "config")}
-        if "decode_context" in self.spec:  # absent from older models, whose fingerprints stay as they were
-            decode_fields["decode_context"] = self.decode_context
         h.update(json.dumps(decode_fields, sort_keys=True, separators=(",", ":")).encode())
         return h.hexdigest()[:16]
 

@@ -15,8 +15,8 @@ class TinyRecipe(TrainingRecipe):
 
     modality = "toy1d"
 
-    def __init__(self, channels: int = 2, decode_context: int = 0) -> None:
-        self.channels, self.decode_context = channels, decode_context
+    def __init__(self, channels: int = 2) -> None:
+        self.channels = channels
 
     def networks(self) -> tuple[Any, Any, Any]:
         enc = torch.nn.Sequential(torch.nn.Conv1d(1, 8, 3, padding=1), torch.nn.ReLU(),
@@ -70,14 +70,11 @@ def test_resume_takes_precedence_over_init(tmp_path):
     assert torch.equal(resumed.encoder.state_dict()["0.weight"], own["encoder"]["0.weight"])
 
 
-def test_export_writes_float16_sender_and_decode_context(tmp_path):
-    out = Trainer(TinyRecipe(2, decode_context=3), _config(tmp_path / "a")).run()
-    spec = json.loads((out / "model.json").read_text())
-    assert spec["decode_context"] == 3 and spec["training"]["steps_done"] == 4
+def test_export_writes_float16_sender(tmp_path):
+    out = Trainer(TinyRecipe(2), _config(tmp_path / "a")).run()
+    assert json.loads((out / "model.json").read_text())["training"]["steps_done"] == 4
     sender = torch.load(out / "sender.pt", weights_only=True)
     assert all(v.dtype == torch.float16 for part in sender.values() for v in part.values())
-    plain = Trainer(TinyRecipe(2), _config(tmp_path / "b")).run()
-    assert "decode_context" not in json.loads((plain / "model.json").read_text())
 
 
 def test_log_widens_when_a_phase_adds_terms(tmp_path):

@@ -59,9 +59,6 @@ class TrainingRecipe(ABC):
     """The modality-specific half of training."""
 
     modality: str = ""
-    decode_context: int = 0
-    """Written to model.json: latent steps of neighbouring chunks the receiver's generator sees
-    (for chunks consecutive along the latent's last axis; see bpgan_core.sequence)."""
 
     @abstractmethod
     def networks(self) -> tuple[Any, Any, Any]:

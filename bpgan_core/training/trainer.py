@@ -280,7 +280,6 @@ class Trainer:
             "entropy_coder": {"name": "range", "params": {"table": "model"}},
             "prior": frequency_table(self._prior_counts()).tolist(),
             "generator": "generator.onnx", "sender": "sender.pt",
-            **({"decode_context": self.recipe.decode_context} if self.recipe.decode_context else {}),
             "config": self.recipe.model_config(), "description": cfg.description,
             "training": {**cfg.as_dict(), "steps_done": self.step, "wall_seconds": round(self.wall, 1)},
         }

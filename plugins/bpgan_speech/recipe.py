@@ -41,7 +41,6 @@ class SpeechRecipe(TrainingRecipe):
     """Networks, data and loss of one speech model."""
 
     modality = "speech"
-    decode_context = 8  # one chunk of latent steps on each side: the generator sees across chunk borders
 
     def __init__(self, data: str, rate: int, latent_channels: int, width: int, time_factor: int,
                  chunk_frames: int, batch_size: int, arch: str = "conv1d",
