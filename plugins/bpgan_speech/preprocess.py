@@ -8,8 +8,8 @@ wide as needed, a multiple of the latent's ``time_factor`` padded with silence (
 cost few bits.
 
 Inverse: the decoded chunks are concatenated in time and turned into audio by one continuous
-streaming phase reconstruction (PGHI + fast Griffin-Lim, ``StreamingMelInverter``) that runs
-across chunk borders, so the borders get no separate phase and no seam. The audio is then
+streaming phase reconstruction (PGHI + fast Griffin-Lim, ``StreamingMelInverter``, with the model
+config's ``gl_iters`` iterations, 32 when absent) that runs across chunk borders, so the borders get no separate phase and no seam. The audio is then
 resampled back to the input's original rate and cut to its original length.
 """
 from __future__ import annotations
@@ -21,7 +21,7 @@ import numpy as np
 from bpgan_core.interfaces import Prepared, Preprocessor
 
 from .audio import AudioSignal, StreamResampler, resample, resampled_length, split_signal, to_mono
-from .dsp import MelConfig, StreamingMelInverter, log_mel
+from .dsp import DEFAULT_GL_ITERS, MelConfig, StreamingMelInverter, log_mel
 
 
 class SpeechPreprocessor(Preprocessor):
@@ -31,6 +31,7 @@ class SpeechPreprocessor(Preprocessor):
         self.mel = MelConfig.from_dict(config["mel"])
         self.chunk_frames = int(config["chunk_frames"])
         self.time_factor = int(config["time_factor"])
+        self.gl_iters = int(config.get("gl_iters", DEFAULT_GL_ITERS))
 
     @property
     def rate(self) -> int:
@@ -66,7 +67,7 @@ class SpeechPreprocessor(Preprocessor):
     def inverse_stream(self, chunks: Iterable[np.ndarray], meta: dict[str, Any]) -> Iterator[np.ndarray]:
         """Audio blocks (float32, at the original rate) as the chunks arrive; ends at the original length."""
         rate, remaining = self._check_meta(meta)
-        inverter = StreamingMelInverter(self.mel)
+        inverter = StreamingMelInverter(self.mel, gl_iters=self.gl_iters)
         back = StreamResampler(self.rate, rate)
         length = resampled_length(remaining, rate, self.rate)
         for chunk in chunks:

@@ -21,6 +21,10 @@ from .losses import spectral_loss
 from .networks import MultiScaleDiscriminator, build, parameter_count
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
+RECEIVER_GL_ITERS = 16
+"""Fast Griffin-Lim iterations of the receiver for new models: on 7 speech_val files decoded by
+speech-16k-1kbps, 16 iterations gave the PESQ-WB / STOI of 32 (1.426 / 0.854 against 1.424 / 0.853)
+at two thirds of the decode time (real-time factor 0.065 against 0.097 on one loaded thread)."""
 
 
 def load_logmels(data_dir: str | Path, cfg: MelConfig, min_frames: int) -> list[np.ndarray]:
@@ -49,6 +53,7 @@ class SpeechRecipe(TrainingRecipe):
         self.config: dict[str, Any] = {
             "mel": self.mel.to_dict(), "chunk_frames": chunk_frames, "n_mels": self.mel.n_mels,
             "latent_channels": latent_channels, "time_factor": time_factor, "arch": arch,
+            "gl_iters": RECEIVER_GL_ITERS,
         }
         self.config.update({"widths": list(widths)} if arch == "conv2d" else {"width": width})
         self.batch_size = batch_size
