@@ -80,6 +80,11 @@ class Header:
         return asdict(self)
 
 
+def _names_both(header: Header) -> bool:
+    """Whether the header names its quantizer and its coder (required in version 1)."""
+    return bool(header.quantizer.get("name") and header.coder.get("name"))
+
+
 def _named(name: str) -> dict[str, str]:
     return {"name": name} if name else {}
 
@@ -126,7 +131,7 @@ class ContainerWriter:
     def __init__(self, out: BinaryIO, header: Header, version: int = VERSION) -> None:
         if version not in READABLE_VERSIONS:
             raise ValueError(f"container version must be one of {READABLE_VERSIONS}")
-        if version == 1 and not (header.quantizer.get("name") and header.coder.get("name")):
+        if version == 1 and not _names_both(header):
             raise ValueError("container version 1 needs the quantizer and coder named in the header")
         self._out = out
         head = header.to_bytes()
@@ -177,7 +182,7 @@ class ContainerReader:
         if bytes(d[end:end + 4]) != _crc(bytes(d[:end])):
             raise CorruptStreamError("stream header checksum mismatch")
         self.header = Header.from_bytes(bytes(d[pos:end]))
-        if self.version == 1 and not (self.header.quantizer and self.header.coder):
+        if self.version == 1 and not _names_both(self.header):
             raise CorruptStreamError("container version 1 header lacks the quantizer or coder name")
         self._start = end + 4
 

@@ -10,8 +10,9 @@ A chunk is a normalized log-mel patch shaped (n_mels, frames); a latent is alway
   flattened to (C * n_mels/16, frames/16), so each (channel, band) pair is one latent channel with
   its own prior. ``time_factor`` is 16.
 
-Both generators end in a sigmoid (model space is [0, 1]). The discriminator scores the patch at several time resolutions (BPGAN's
-multi-scale discriminator) and returns every scale's feature maps for feature matching.
+Both generators end in a sigmoid (model space is [0, 1]). The discriminator scores the patch at
+several time resolutions (BPGAN's multi-scale discriminator) and returns every scale's feature maps
+for feature matching.
 """
 from __future__ import annotations
 

@@ -9,8 +9,9 @@ cost few bits.
 
 Inverse: the decoded chunks are concatenated in time and turned into audio by one continuous
 streaming phase reconstruction (PGHI + fast Griffin-Lim, ``StreamingMelInverter``, with the model
-config's ``gl_iters`` iterations, 32 when absent) that runs across chunk borders, so the borders get no separate phase and no seam. The audio is then
-resampled back to the input's original rate and cut to its original length.
+config's ``gl_iters`` iterations, 32 when absent) that runs across chunk borders, so the borders get
+no separate phase and no seam. The audio is then resampled back to the input's original rate and
+cut to its original length.
 """
 from __future__ import annotations
 
