@@ -14,7 +14,6 @@ while optimising, exact for the scored hard indices).
 """
 from __future__ import annotations
 
-import contextlib
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -42,6 +41,7 @@ class RefineSettings:
     keep_best: bool = True
     patience: int | None = None
     bf16: bool = False
+    """bf16 autocast where the CPU computes it natively; ignored elsewhere (emulated bf16 is ~100x slower)."""
     rate_weight: float = 0.0
     rate_temperature: float = 50.0
 
@@ -97,12 +97,14 @@ def refine(
     """
     import torch
 
+    from .bf16 import bf16_autocast, native_bf16
+
     costs = _bit_costs(prior, z0.shape[1], quantizer.num_symbols) if settings.rate_weight > 0 else None
     view = [1, z0.shape[1]] + [1] * (z0.dim() - 2)
     centers = torch.as_tensor(quantizer.centers)
 
     def autocast() -> Any:
-        return torch.autocast("cpu", dtype=torch.bfloat16) if settings.bf16 else contextlib.nullcontext()
+        return bf16_autocast(settings.bf16 and native_bf16())
 
     def hard_bits(z: Any) -> Any:
         idx = quantizer.indices(z)

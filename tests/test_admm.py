@@ -91,3 +91,18 @@ def test_rate_weight_trades_distortion_for_rate():
     d_plain = loss(x, gen.generate(torch.from_numpy(q.dequantize(plain.indices)))).mean().item()
     d_rd = loss(x, gen.generate(torch.from_numpy(q.dequantize(rd.indices)))).mean().item()
     assert d_rd >= d_plain
+
+
+def test_bf16_request_is_ignored_where_the_cpu_emulates_bf16(monkeypatch):
+    import bpgan_core.bf16 as bf16
+
+    x, z0, gen, q = problem()
+
+    def run(bf16_wanted: bool) -> float:
+        return refine(x, z0, gen, loss, q, RefineSettings(method="ste", iterations=5, bf16=bf16_wanted)).final_loss
+
+    reference = run(False)
+    monkeypatch.setattr(bf16, "native_bf16", lambda: False)
+    assert run(True) == reference
+    monkeypatch.setattr(bf16, "native_bf16", lambda: True)
+    assert run(True) != reference

@@ -86,3 +86,18 @@ def test_log_widens_when_a_phase_adds_terms(tmp_path):
         rows = list(csv.DictReader(f))
     assert [r["step"] for r in rows] == ["1", "2", "3", "4"]
     assert rows[0]["bits"] == "" and float(rows[-1]["bits"]) > 0
+
+
+def test_bf16_defaults_to_what_the_cpu_computes_natively(tmp_path):
+    import argparse
+
+    from bpgan_core.bf16 import native_bf16
+
+    parser = argparse.ArgumentParser()
+    TrainConfig.add_arguments(parser)
+    assert TrainConfig.from_args(parser.parse_args([])).bf16 is None
+    assert TrainConfig.from_args(parser.parse_args(["--no-bf16"])).bf16 is False
+    assert TrainConfig.from_args(parser.parse_args(["--bf16"])).bf16 is True
+    auto = TrainConfig(out=str(tmp_path / "a"), threads=1)
+    assert Trainer(TinyRecipe(2), auto).bf16 is native_bf16()
+    assert Trainer(TinyRecipe(2), TrainConfig(out=str(tmp_path / "b"), threads=1, bf16=True)).bf16 is True

@@ -27,7 +27,9 @@ class TrainConfig:
     seed: int = 0
     checkpoint_every: int = 250
     log_every: int = 25
-    bf16: bool = True
+    bf16: bool | None = None
+    """bf16 autocast; None: on only where the CPU computes bf16 natively (AVX512-BF16 or AMX, as
+    oneDNN reports). Measured: 2-2.5x faster than float32 on such a CPU, 100x slower on an AVX2 one."""
     threads: int = 0
     model_id: str = ""
     init: str = ""
@@ -41,7 +43,7 @@ class TrainConfig:
         for f in fields(cls):
             default = defaults.get(f.name, f.default)
             flag = "--" + f.name.replace("_", "-")
-            if f.type in ("bool", bool):
+            if f.type in ("bool", bool, "bool | None"):
                 parser.add_argument(flag, default=default, action=argparse.BooleanOptionalAction)
             else:
                 kind = {"int": int, "float": float, "str": str}[str(f.type)]

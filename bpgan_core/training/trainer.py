@@ -10,7 +10,6 @@ Data parallel: under ``torchrun`` (WORLD_SIZE > 1) gradients are averaged with t
 """
 from __future__ import annotations
 
-import contextlib
 import csv
 import json
 import os
@@ -22,6 +21,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
+from ..bf16 import bf16_autocast, native_bf16
 from ..entropy import frequency_table
 from ..export import export_onnx
 from .kmeans import kmeans_1d
@@ -44,6 +44,7 @@ class Trainer:
         self.rank = dist.get_rank() if self.world > 1 else 0
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
+        self.bf16 = native_bf16() if cfg.bf16 is None else cfg.bf16
         torch.manual_seed(cfg.seed)
         self.out = Path(cfg.out)
         self.out.mkdir(parents=True, exist_ok=True)
@@ -84,7 +85,7 @@ class Trainer:
 
     # ----- loop -------------------------------------------------------------------------------
     def _autocast(self) -> Any:
-        return torch.autocast("cpu", dtype=torch.bfloat16) if self.cfg.bf16 else contextlib.nullcontext()
+        return bf16_autocast(self.bf16)
 
     def _init_centers(self, batches: Any) -> None:
         if self.rank == 0:
