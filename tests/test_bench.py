@@ -27,7 +27,8 @@ from bpgan_core.bench.cli import main, select_codecs
 from bpgan_core.bench.report import SCHEMA_VERSION, build_document, read_result, render_markdown, write_json
 from bpgan_image.bench import ImageBenchSuite, JpegCodec, WebpCodec
 from bpgan_image.metrics import psnr, ssim_metric
-from bpgan_speech.bench import Codec2Codec, OpusCodec, SpeechBenchSuite, compact_opus_tags
+from bpgan_core.models import find_model
+from bpgan_speech.bench import Codec2Codec, NarrowbandSpeechBenchSuite, OpusCodec, SpeechBenchSuite, compact_opus_tags
 from bpgan_speech.synth import speech_like
 
 IMAGE_SUITE = "bpgan_image.bench:ImageBenchSuite"
@@ -275,6 +276,29 @@ def test_speech_bench_end_to_end(tmp_path: Path) -> None:
     assert codec2["points"][2]["mean"]["rate"] == pytest.approx(3.256)
     assert codec2["points"][0]["items"][0]["enc_rtf"] is not None
     assert "| opus | 6 kbps |" in (out / "results.md").read_text()
+
+
+def test_narrowband_speech_bench_runs_only_8_khz_models_and_is_not_reused_as_wideband(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "speech"
+    data.mkdir()
+    sf.write(data / "utt0.flac", speech_like(1.0, 16000, seed=0), 16000)
+    out = tmp_path / "nb"
+    common = ["--data", str(data), "--repeats", "1", "--no-progress"]
+    argv = ["speech-nb", *common, "--out", str(out), "--codecs", "codec2", "bpgan", "--efforts", "fast"]
+    assert main(argv) == 0
+    doc = read_outputs(out, ["pesq_nb", "stoi"])
+    assert doc["suite"] == "speech-nb" and doc["modality"] == "speech"
+    ours = [c for c in doc["codecs"] if c["name"] == "bpgan:fast"][0]
+    models = [p["setting"] for p in ours["points"]]
+    rate = NarrowbandSpeechBenchSuite.sample_rate
+    assert models and all(find_model("speech", m).config["mel"]["sample_rate"] == rate for m in models)
+    assert "# Speech-nb benchmark" in (out / "results.md").read_text()
+    capsys.readouterr()
+    reuse = ["--reuse", str(out / "results.json"), "--codecs", "codec2", "--no-bpgan"]
+    assert main([SPEECH_SUITE, *common, *reuse, "--out", str(tmp_path / "wb")]) == 2
+    assert "is a 'speech-nb' benchmark, not 'speech'" in capsys.readouterr().err
 
 
 def test_unknown_suite_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from bpgan_core.bench.codec import Codec, Setting
+from bpgan_core.models import ModelCard
 
 
 class BpganCodec(Codec):
@@ -55,13 +56,16 @@ class BpganCodec(Codec):
         return dict(self._timings)
 
 
-def bpgan_codecs(modality: str, efforts: Sequence[str] | None = None) -> list[BpganCodec]:
-    """One codec per effort preset (default: all) over every installed model of ``modality``; [] if none."""
+def bpgan_codecs(
+    modality: str, efforts: Sequence[str] | None = None, accepts: Callable[[ModelCard], bool] | None = None
+) -> list[BpganCodec]:
+    """One codec per effort preset (default: all) over the installed models of ``modality`` that
+    ``accepts`` (default: all); [] if none."""
     from bpgan_core import EFFORTS, list_models
 
     chosen = list(efforts) if efforts else list(EFFORTS)
     unknown = sorted(set(chosen) - set(EFFORTS))
     if unknown:
         raise ValueError(f"unknown effort preset(s) {unknown}; available: {list(EFFORTS)}")
-    model_ids = [card.id for card in list_models(modality)]
+    model_ids = [card.id for card in list_models(modality) if accepts is None or accepts(card)]
     return [BpganCodec(modality, model_ids, effort) for effort in chosen] if model_ids else []

@@ -49,7 +49,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--data", type=Path, required=True, help="folder of signals to code")
     parser.add_argument("--limit", type=_positive_int, default=None, help="use only the first N items")
-    parser.add_argument("--out", type=Path, default=None, help="output folder (default bench_out/MODALITY)")
+    parser.add_argument("--out", type=Path, default=None, help="output folder (default bench_out/SUITE)")
     parser.add_argument("--repeats", type=_positive_int, default=3, help="timed runs per call, median kept (default 3)")
     parser.add_argument(
         "--codecs", nargs="+", default=None, metavar="NAME",
@@ -88,8 +88,8 @@ def reused_codecs(
     Raises ValueError unless that file measured the same modality on the same data folder and items.
     """
     previous = read_result(path)
-    if previous.modality != suite.modality:
-        raise ValueError(f"{path} benchmarks {previous.modality!r}, not {suite.modality!r}")
+    if previous.suite != suite.name:
+        raise ValueError(f"{path} is a {previous.suite!r} benchmark, not {suite.name!r}")
     if Path(previous.data_dir).resolve() != data_dir.resolve():
         raise ValueError(f"{path} was measured on data dir {previous.data_dir}, not {data_dir}")
     if list(previous.items) != list(items):
@@ -108,7 +108,7 @@ def run_bench(args: argparse.Namespace) -> int:
         if not args.no_bpgan:
             from bpgan_core.bench.bpgan_codec import bpgan_codecs
 
-            ours = bpgan_codecs(suite.modality, args.efforts)
+            ours = bpgan_codecs(suite.modality, args.efforts, suite.accepts_model)
             if not ours:
                 print(f"bpgan bench: no {suite.modality} model installed; classical codecs only", file=sys.stderr)
             codecs += ours
@@ -129,7 +129,7 @@ def run_bench(args: argparse.Namespace) -> int:
     if args.reuse:
         result = result.merged_with(reused, str(args.reuse), names)
     document = build_document(result, args.anchor or suite.anchor, suite.fixed_rates, args.bd_method)
-    out = args.out or Path("bench_out") / suite.modality
+    out = args.out or Path("bench_out") / suite.name
     out.mkdir(parents=True, exist_ok=True)
     write_json(document, out / "results.json")
     (out / "results.md").write_text(render_markdown(document))

@@ -23,6 +23,7 @@ def build_document(
         "schema_version": SCHEMA_VERSION,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "modality": result.modality,
+        "suite": result.suite or result.modality,
         "rate_unit": result.rate_unit,
         "data": {"dir": result.data_dir, "items": list(result.items)},
         "environment": dict(result.environment),
@@ -144,7 +145,7 @@ def render_markdown(doc: dict[str, Any]) -> str:
     """Markdown report of a results document: operating points, BD deltas, fixed rates, stages."""
     env = doc["environment"]
     intro = (
-        f"# {doc['modality'].capitalize()} benchmark\n\n"
+        f"# {doc.get('suite', doc['modality']).capitalize()} benchmark\n\n"
         f"{len(doc['data']['items'])} items from `{doc['data']['dir']}`; {doc['created']}; "
         f"{env['cpu_count']} CPUs, torch threads {env['torch_threads']}, "
         f"median of {env['repeats']} timed runs after one warm-up; peak memory by {env['memory_method']}."

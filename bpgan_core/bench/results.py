@@ -141,6 +141,8 @@ class BenchResult:
     items: list[str]
     codecs: list[CodecResult]
     environment: dict[str, Any]
+    suite: str = ""
+    """The bench suite's name (e.g. ``speech-nb``); files without one: the modality."""
 
     @property
     def metric_names(self) -> list[str]:
@@ -159,6 +161,7 @@ class BenchResult:
             items=list(document["data"]["items"]),
             codecs=[CodecResult.from_dict(c) for c in document["codecs"]],
             environment=dict(document["environment"]),
+            suite=document.get("suite", document["modality"]),
         )
 
     def merged_with(self, reused: Sequence[CodecResult], source: str, order: Sequence[str]) -> BenchResult:

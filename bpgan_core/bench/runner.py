@@ -105,4 +105,5 @@ def run_suite(
         items=[name for name, _ in items],
         codecs=results,
         environment=environment(repeats),
+        suite=suite.name,
     )

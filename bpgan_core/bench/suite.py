@@ -8,12 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from bpgan_core.bench.codec import Codec
+from bpgan_core.models import ModelCard
 
 
 class BenchSuite(ABC):
     """Modality-specific parts of a benchmark: data loading, rate, quality metrics, reference codecs.
 
-    Class attributes: ``modality`` (e.g. "image"), ``rate_unit`` (e.g. "bpp"), ``fixed_rates``
+    Class attributes: ``modality`` (e.g. "image"; the models it runs), ``rate_unit`` (e.g. "bpp"), ``fixed_rates``
     (rates at which quality is interpolated) and ``anchor`` (codec name BD deltas are taken against).
     """
 
@@ -37,6 +38,15 @@ class BenchSuite(ABC):
     @abstractmethod
     def classical_codecs(self) -> list[Codec]:
         """Reference codecs available on this machine."""
+
+    @property
+    def name(self) -> str:
+        """The suite's name in results and default output folders; a subclass may set it (default: the modality)."""
+        return self.modality
+
+    def accepts_model(self, card: ModelCard) -> bool:
+        """Whether an installed model of the modality takes part in this suite (default: every one)."""
+        return True
 
     def duration(self, signal: Any) -> float | None:
         """Signal duration in seconds for real-time factors; None for signals without one."""

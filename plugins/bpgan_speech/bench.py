@@ -11,6 +11,7 @@ import soundfile as sf
 
 from bpgan_core.bench.codec import Codec, Setting
 from bpgan_core.bench.suite import BenchSuite, data_files
+from bpgan_core.models import ModelCard
 from bpgan_speech.audio import read_audio, resample, to_mono
 from bpgan_speech.metrics import fit_length, pesq_score, stoi_score
 
@@ -147,20 +148,28 @@ class Codec2Codec(Codec):
 
 
 class SpeechBenchSuite(BenchSuite):
-    """16 kHz mono speech; rate in kbps of the whole file; PESQ wideband first, then STOI."""
+    """16 kHz mono speech; rate in kbps of the whole file; PESQ wideband first, then STOI.
+
+    Models of the other sample rate take no part: the 8 kHz ones are measured by ``speech-nb``.
+    """
 
     modality = "speech"
     rate_unit = "kbps"
     fixed_rates = (1.0, 2.0, 3.0, 6.0, 9.0)
     anchor = "opus"
+    sample_rate = SAMPLE_RATE
 
     def load_items(self, data_dir: Path, limit: int | None) -> list[tuple[str, Speech]]:
-        """FLAC/WAV files of ``data_dir`` in name order, mixed to mono, resampled to 16 kHz."""
+        """FLAC/WAV files of ``data_dir`` in name order, mixed to mono, resampled to the suite's rate."""
         items = []
         for path in data_files(data_dir, SPEECH_SUFFIXES, limit):
             samples, rate = read_audio(str(path))
-            items.append((path.name, (resample(to_mono(samples), rate, SAMPLE_RATE), SAMPLE_RATE)))
+            items.append((path.name, (resample(to_mono(samples), rate, self.sample_rate), self.sample_rate)))
         return items
+
+    def accepts_model(self, card: ModelCard) -> bool:
+        """Models whose sample rate is the suite's."""
+        return int(card.config["mel"]["sample_rate"]) == self.sample_rate
 
     def rate(self, n_bytes: int, signal: Speech) -> float:
         """Kilobits per second of signal."""
@@ -182,3 +191,12 @@ class SpeechBenchSuite(BenchSuite):
         from importlib.util import find_spec
 
         return [OpusCodec(), *([Codec2Codec()] if find_spec("pycodec2") else [])]
+
+
+class NarrowbandSpeechBenchSuite(SpeechBenchSuite):
+    """The 8 kHz setting of the BPGAN paper: speech at 8 kHz, PESQ narrowband (P.862) and STOI."""
+
+    name = "speech-nb"
+    fixed_rates = (1.0, 2.0, 3.0, 6.0)
+    anchor = "codec2"
+    sample_rate = 8000
