@@ -15,7 +15,6 @@ from bpgan_core.models import ModelCard
 from bpgan_speech.audio import read_audio, resample, to_mono
 from bpgan_speech.metrics import fit_length, pesq_score, stoi_score
 
-SAMPLE_RATE = 16000
 SPEECH_SUFFIXES = (".flac", ".wav")
 Speech = tuple[np.ndarray, int]
 
@@ -157,7 +156,7 @@ class SpeechBenchSuite(BenchSuite):
     rate_unit = "kbps"
     fixed_rates = (1.0, 2.0, 3.0, 6.0, 9.0)
     anchor = "opus"
-    sample_rate = SAMPLE_RATE
+    sample_rate = 16000
 
     def load_items(self, data_dir: Path, limit: int | None) -> list[tuple[str, Speech]]:
         """FLAC/WAV files of ``data_dir`` in name order, mixed to mono, resampled to the suite's rate."""
