@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import numpy as np
@@ -90,7 +91,7 @@ def test_file_round_trip_and_measure(tmp_path: Path) -> None:
     assert figures["bpp"] == pytest.approx(8000 / (256 * 384)) and figures["psnr_db"] == float("inf")
 
 
-def _train_tiny_model(root: Path, model_id: str) -> Path:
+def _train_tiny_model(root: Path, model_id: str, *extra: str) -> Path:
     """A tiny image model trained for 3 steps through ``bpgan train image`` on synthetic pictures."""
     data = root / "data"
     data.mkdir()
@@ -99,7 +100,7 @@ def _train_tiny_model(root: Path, model_id: str) -> Path:
     argv = ["--data", str(data), "--out", str(root / "run"), "--crop", "32", "--latent-channels", "4",
             "--widths", "8", "8", "8", "--encoder-blocks", "1", "1", "1", "--generator-blocks", "1", "1", "1",
             "--steps", "3", "--float-steps", "1", "--soft-steps", "1", "--batch-size", "2", "--centers", "8",
-            "--threads", "1", "--model-id", model_id, "--no-bf16"]
+            "--threads", "1", "--model-id", model_id, "--no-bf16", *extra]
     assert ImageModality().train(argv) == 0
     model = root / "run" / "export"
     assert (model / "generator.onnx").is_file() and (model / "sender.pt").is_file()
@@ -132,6 +133,37 @@ def test_tiled_compression_of_a_large_image(tiny_model: Path, monkeypatch: pytes
     y, dreport = api.decompress_with_report(blob)
     assert y.shape == x.shape and dreport.info["chunks"] == 9
     assert ImageModality().measure(x, y, len(blob))["psnr_db"] > 5
+
+
+@pytest.mark.parametrize("factor", [8, 16])
+def test_factor_sets_the_latent_resolution(factor: int) -> None:
+    import torch
+
+    from bpgan_image.networks import NetworkConfig, build
+
+    encoder, generator, _ = build(NetworkConfig(4, (8, 8, 8), (1, 1, 1), (1, 1, 1), factor))
+    z = encoder(torch.zeros(1, 3, 32, 48))
+    assert z.shape == (1, 4, 32 // factor, 48 // factor)
+    assert generator(z).shape == (1, 3, 32, 48)
+
+
+def test_unsupported_factor_is_refused() -> None:
+    from bpgan_image.networks import NetworkConfig
+
+    with pytest.raises(ValueError, match="factor must be 8 or 16"):
+        NetworkConfig(factor=4)
+
+
+def test_factor_8_model_round_trip(tmp_path: Path) -> None:
+    model = _train_tiny_model(tmp_path, "image-test-f8", "--factor", "8")
+    assert json.loads((model / "model.json").read_text())["config"]["network"]["factor"] == 8
+    register_model_dir(model)
+    try:
+        x = np.random.default_rng(4).integers(0, 256, (37, 50, 3), dtype=np.uint8)
+        y = api.decompress(api.compress(x, "image", model="image-test-f8", effort="fast"))
+    finally:
+        unregister_model_dir(model)
+    assert y.shape == x.shape and y.dtype == np.uint8
 
 
 def test_file_api(tiny_model: Path, tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ _LOSSY_SAVE = {".jpg": {"quality": 95}, ".jpeg": {"quality": 95}, ".webp": {"qua
 
 
 class ImageModality(Modality):
-    """Images (PIL or uint8 / uint16 arrays) coded by a BPGAN encoder/generator at 1/16 resolution."""
+    """Images (PIL or uint8 / uint16 arrays) coded by a BPGAN encoder/generator at 1/16 (or 1/8) resolution."""
 
     name = "image"
     default_model = "image-0.25"

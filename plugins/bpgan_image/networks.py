@@ -5,6 +5,8 @@ generator) redesigned for the CPU: the image enters at 1/4 resolution by pixel-u
 3 x 3 convolution runs at 1/4, 1/8 or 1/16 resolution, resolution changes are 2 x 2 stride-2
 (transposed) convolutions, and the generator leaves through pixel-shuffle. No normalization layers,
 so a model behaves the same on a 16 x 16 image and on a 1024 x 1024 tile.
+With ``factor`` 8 the third stage stays at 1/8 (a 3 x 3 convolution replaces the last resolution
+change on each side): four times the latent positions, for the higher rates.
 Model space: RGB in [-0.5, 0.5], (batch, 3, H, W) with H and W multiples of 16.
 """
 from __future__ import annotations
@@ -15,17 +17,22 @@ import torch
 from torch import nn
 
 FACTOR = 16
-"""Downsampling from image to latent."""
+"""Largest downsampling from image to latent (sides of model-space inputs are multiples of it)."""
 
 
 @dataclass(frozen=True)
 class NetworkConfig:
-    """Widths and depths of the encoder and generator at 1/4, 1/8 and 1/16 resolution."""
+    """Widths and depths of the encoder and generator stages; ``factor``: image-to-latent downsampling."""
 
     latent_channels: int = 16
     widths: tuple[int, int, int] = (48, 96, 128)
     encoder_blocks: tuple[int, int, int] = (1, 1, 2)
     generator_blocks: tuple[int, int, int] = (1, 1, 3)
+    factor: int = 16
+
+    def __post_init__(self) -> None:
+        if self.factor not in (8, 16):
+            raise ValueError(f"factor must be 8 or 16, got {self.factor}")
 
     def as_dict(self) -> dict[str, object]:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
@@ -53,8 +60,16 @@ def _stage(width: int, blocks: int) -> list[nn.Module]:
     return [ResBlock(width) for _ in range(blocks)]
 
 
+def _down(c_in: int, c_out: int, halve: bool) -> nn.Module:
+    return nn.Conv2d(c_in, c_out, 2, stride=2) if halve else nn.Conv2d(c_in, c_out, 3, padding=1)
+
+
+def _up(c_in: int, c_out: int, double: bool) -> nn.Module:
+    return nn.ConvTranspose2d(c_in, c_out, 2, stride=2) if double else nn.Conv2d(c_in, c_out, 3, padding=1)
+
+
 class ImageEncoder(nn.Module):
-    """(B, 3, H, W) in model space -> (B, C, H/16, W/16) float latents."""
+    """(B, 3, H, W) in model space -> (B, C, H/f, W/f) float latents (f = ``cfg.factor``)."""
 
     def __init__(self, cfg: NetworkConfig) -> None:
         super().__init__()
@@ -63,7 +78,7 @@ class ImageEncoder(nn.Module):
         self.net = nn.Sequential(
             nn.PixelUnshuffle(4), nn.Conv2d(48, w1, 3, padding=1), *_stage(w1, b1),
             nn.Conv2d(w1, w2, 2, stride=2), *_stage(w2, b2),
-            nn.Conv2d(w2, w3, 2, stride=2), *_stage(w3, b3),
+            _down(w2, w3, cfg.factor == 16), *_stage(w3, b3),
             nn.LeakyReLU(0.2), nn.Conv2d(w3, cfg.latent_channels, 3, padding=1),
         )
 
@@ -72,7 +87,7 @@ class ImageEncoder(nn.Module):
 
 
 class ImageGenerator(nn.Module):
-    """(B, C, h, w) latents -> (B, 3, 16 h, 16 w) in model space (unclipped)."""
+    """(B, C, h, w) latents -> (B, 3, f h, f w) in model space (unclipped; f = ``cfg.factor``)."""
 
     def __init__(self, cfg: NetworkConfig) -> None:
         super().__init__()
@@ -80,7 +95,7 @@ class ImageGenerator(nn.Module):
         b1, b2, b3 = cfg.generator_blocks
         self.net = nn.Sequential(
             nn.Conv2d(cfg.latent_channels, w3, 3, padding=1), *_stage(w3, b3),
-            nn.LeakyReLU(0.2), nn.ConvTranspose2d(w3, w2, 2, stride=2), *_stage(w2, b2),
+            nn.LeakyReLU(0.2), _up(w3, w2, cfg.factor == 16), *_stage(w2, b2),
             nn.LeakyReLU(0.2), nn.ConvTranspose2d(w2, w1, 2, stride=2), *_stage(w1, b1),
             nn.LeakyReLU(0.2), nn.Conv2d(w1, 48, 3, padding=1), nn.PixelShuffle(4),
         )

@@ -114,8 +114,10 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="bpgan train image", description="Train an image model (three BPGAN phases).")
     p.add_argument("--data", required=True, help="folder of training images")
     p.add_argument("--crop", type=int, default=128, help="training crop side (multiple of 16)")
-    p.add_argument("--latent-channels", type=int, default=16, help="latent channels at 1/16 resolution")
-    p.add_argument("--widths", type=int, nargs=3, default=list(NetworkConfig.widths), help="widths at 1/4, 1/8, 1/16")
+    p.add_argument("--latent-channels", type=int, default=16, help="latent channels")
+    p.add_argument("--factor", type=int, choices=(8, 16), default=16,
+                   help="latent resolution 1/8 or 1/16 (at 8 the third stage runs at 1/8)")
+    p.add_argument("--widths", type=int, nargs=3, default=list(NetworkConfig.widths), help="widths of the three stages")
     p.add_argument("--encoder-blocks", type=int, nargs=3, default=list(NetworkConfig.encoder_blocks))
     p.add_argument("--generator-blocks", type=int, nargs=3, default=list(NetworkConfig.generator_blocks))
     p.add_argument("--mse-weight", type=float, default=1.0)
@@ -131,7 +133,8 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str]) -> int:
     """Run ``bpgan train image``."""
     args = parser().parse_args(argv)
-    net = NetworkConfig(args.latent_channels, tuple(args.widths), tuple(args.encoder_blocks), tuple(args.generator_blocks))
+    net = NetworkConfig(args.latent_channels, tuple(args.widths), tuple(args.encoder_blocks),
+                        tuple(args.generator_blocks), args.factor)
     cfg = TrainConfig.from_args(args)
     recipe = ImageRecipe(args.data, args.crop, net, args.mse_weight, args.msssim_weight,
                          discriminator=cfg.adv_weight > 0, refine_alpha=args.refine_alpha,
