@@ -122,7 +122,7 @@ def compress_with_report(
             result = refine_latents(x, z0, sender.generator, sender.loss, quantizer, settings, card.prior)
         losses.append((result.initial_loss, result.final_loss, len(batch)))
         with report.timed("entropy_coding"):
-            writer.write_record(encode_record(result.indices, coder, quantizer.num_symbols, card.prior))
+            writer.write_record(encode_record(result.indices, coder, quantizer.num_symbols, card.prior_for(coder)))
         if bar is not None:
             bar.update(len(batch))
     if bar is not None:
@@ -189,7 +189,7 @@ def _decoded_chunks(reader: ContainerReader, card: ModelCard, codec: Any, genera
             data = next(records, None)
             if data is None:
                 return
-            idx = decode_record(data, card.latent_channels, coder, quantizer.num_symbols, card.prior)
+            idx = decode_record(data, card.latent_channels, coder, quantizer.num_symbols, card.prior_for(coder))
             z = quantizer.dequantize(idx).astype(np.float32)
         with report.timed("generator"):
             out = generator.generate(z)
@@ -249,10 +249,17 @@ def atomic_write(path: str | os.PathLike[str], data: bytes | None = None, *, for
             writer(tmp)
         else:
             Path(tmp).write_bytes(data or b"")
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; give the file the usual permissions
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def modality_for_file(path: str | os.PathLike[str]) -> str:

@@ -1,4 +1,4 @@
-"""The ``bpgan`` command: compress, decompress, info, models, plugins, demo, train, bench.
+"""The ``bpgan`` command: compress, decompress, info, models, plugins, demo, train, fit-prior, bench.
 
 ``bpgan FILE [OUT]`` infers the direction from the suffix: ``.bpgan`` files are decoded, anything
 else is compressed. Outputs are written atomically and never overwritten without ``--force``.
@@ -18,7 +18,7 @@ from .admm import EFFORTS
 from .errors import BpganError
 from .models import list_models
 
-COMMANDS = ("compress", "decompress", "info", "models", "plugins", "demo", "train", "bench")
+COMMANDS = ("compress", "decompress", "info", "models", "plugins", "demo", "train", "fit-prior", "bench")
 
 
 def _cmd_compress(args: argparse.Namespace) -> int:
@@ -98,6 +98,17 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return registry.get_modality(args.modality).train(list(args.rest))
 
 
+def _cmd_fit_prior(args: argparse.Namespace) -> int:
+    from .prior_fit import fit_priors
+
+    result = fit_priors(args.model_dir, args.data, args.limit)
+    bits = result["bits_per_element"]
+    _say(args, f"{args.model_dir}: {result['elements']} latent elements, {bits['prior']:.3f} bits each with the "
+               f"per-channel table, {bits['context_prior']:.3f} with contexts; coder range-context, "
+               f"fingerprint {result['fingerprint']}")
+    return 0
+
+
 def _cmd_bench(args: argparse.Namespace) -> int:
     from .bench.cli import run_bench
 
@@ -153,6 +164,12 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("modality")
     t.add_argument("rest", nargs=argparse.REMAINDER)
     t.set_defaults(func=_cmd_train)
+
+    fp = sub.add_parser("fit-prior", help="refit a model folder's entropy tables (context coder) to signal files")
+    fp.add_argument("model_dir", help="model folder (with model.json and sender weights); updated in place")
+    fp.add_argument("--data", required=True, help="folder of signal files of the model's modality")
+    fp.add_argument("--limit", type=int, help="use only the first N files (sorted by name)")
+    fp.set_defaults(func=_cmd_fit_prior)
 
     try:
         from .bench.cli import add_bench_parser

@@ -111,10 +111,15 @@ class EntropyCoder(ABC):
     """Lossless coding of quantizer indices shaped (batch, channels, *spatial)."""
 
     name: ClassVar[str] = ""
+    prior_key: ClassVar[str] = "prior"
+    """The model.json field holding the table this coder codes with (``ModelCard.prior_for``)."""
 
     @abstractmethod
     def encode(self, indices: np.ndarray, num_symbols: int, prior: np.ndarray | None) -> bytes:
-        """Code ``indices``; ``prior`` is an integer frequency table (channels, num_symbols) or None."""
+        """Code ``indices``; ``prior`` is the model's integer table (channels, num_symbols) or None.
+
+        Coders with another ``prior_key`` receive that table instead (e.g. one per context).
+        """
 
     @abstractmethod
     def decode(self, data: bytes, shape: tuple[int, ...], num_symbols: int, prior: np.ndarray | None) -> np.ndarray:

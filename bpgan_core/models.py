@@ -3,7 +3,8 @@
 model.json (format 1) fields: id, modality, latent_channels, quantizer {name, params},
 entropy_coder {name, params}, prior (integer table, channels x symbols, or null), generator (ONNX
 file), sender (torch weights file, optional for decode-only installs), config (modality-specific),
-refinement (optional per-effort overrides), description, metrics. The fingerprint hashes everything
+refinement (optional per-effort overrides), description, metrics; context_prior (optional: the
+table of the ``range-context`` coder, inline or a .npy file name). The fingerprint hashes everything
 the receiver depends on, so a stream never decodes silently with a different model.
 """
 from __future__ import annotations
@@ -25,6 +26,8 @@ from .interfaces import EntropyCoder, Quantizer
 MODEL_FILE = "model.json"
 FORMAT = 1
 ENV_MODEL_PATH = "BPGAN_MODEL_PATH"
+TABLE_FIELDS = ("context_prior",)
+"""Coder tables besides ``prior`` that the fingerprint covers (file contents when stored as .npy)."""
 
 
 @dataclass
@@ -33,6 +36,7 @@ class ModelCard:
 
     path: Path
     spec: dict[str, Any] = field(repr=False)
+    _tables: dict[str, np.ndarray | None] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> "ModelCard":
@@ -78,8 +82,25 @@ class ModelCard:
 
     @cached_property
     def prior(self) -> np.ndarray | None:
-        p = self.spec.get("prior")
-        return None if p is None else np.asarray(p, dtype=np.int64)
+        """The per-channel integer frequency table (channels, symbols), or None."""
+        return self.table("prior")
+
+    def table(self, key: str) -> np.ndarray | None:
+        """An integer table of model.json: inline lists, or the name of a .npy file in the model folder."""
+        value = self.spec.get(key)
+        if value is None:
+            return None
+        if isinstance(value, str):
+            return np.load(self.path / value, allow_pickle=False).astype(np.int64)
+        return np.asarray(value, dtype=np.int64)
+
+    def prior_for(self, coder: EntropyCoder) -> np.ndarray | None:
+        """The table ``coder`` codes with (its ``prior_key`` field; cached per key)."""
+        if coder.prior_key == "prior":
+            return self.prior
+        if coder.prior_key not in self._tables:
+            self._tables[coder.prior_key] = self.table(coder.prior_key)
+        return self._tables[coder.prior_key]
 
     def quantizer(self) -> Quantizer:
         q = self.spec["quantizer"]
@@ -102,6 +123,11 @@ class ModelCard:
                 h.update(block)
         decode_fields = {k: self.spec.get(k) for k in
                          ("id", "modality", "latent_channels", "quantizer", "entropy_coder", "prior", "config")}
+        for key in TABLE_FIELDS:  # present only in models that use them, so older fingerprints stay
+            if key in self.spec:
+                value = self.spec[key]
+                decode_fields[key] = (hashlib.sha256((self.path / value).read_bytes()).hexdigest()
+                                      if isinstance(value, str) else value)
         h.update(json.dumps(decode_fields, sort_keys=True, separators=(",", ":")).encode())
         return h.hexdigest()[:16]
 

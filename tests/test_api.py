@@ -1,4 +1,6 @@
 """The whole pipeline on the toy modality: compress, container, ONNX decode, errors."""
+import os
+
 import numpy as np
 import pytest
 
@@ -128,3 +130,6 @@ def test_file_helpers_are_atomic_and_refuse_to_overwrite(toy, toy_signal, tmp_pa
         bpgan_core.decompress_file(tmp_path / "broken.bpgan", tmp_path / "x.npy")
     assert not (tmp_path / "x.npy").exists()
     assert not list(tmp_path.glob(".bpgan-*")), "no temporary files left behind"
+    umask = os.umask(0)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask, "outputs get the usual permissions, not mkstemp's 0600"

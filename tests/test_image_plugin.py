@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -104,6 +105,8 @@ def _train_tiny_model(root: Path, model_id: str, *extra: str) -> Path:
     assert ImageModality().train(argv) == 0
     model = root / "run" / "export"
     assert (model / "generator.onnx").is_file() and (model / "sender.pt").is_file()
+    assert json.loads((model / "model.json").read_text())["entropy_coder"]["name"] == "range-context"
+    assert (model / "context_prior.npy").is_file()
     assert (root / "run" / "log.csv").is_file() and (root / "run" / "checkpoint.pt").is_file()
     return model
 
@@ -164,6 +167,35 @@ def test_factor_8_model_round_trip(tmp_path: Path) -> None:
     finally:
         unregister_model_dir(model)
     assert y.shape == x.shape and y.dtype == np.uint8
+
+
+def test_fit_prior_refits_the_entropy_tables(tiny_model: Path, tmp_path: Path) -> None:
+    from bpgan_core import cli
+    from bpgan_core.models import ModelCard
+
+    model = tmp_path / "refit"
+    shutil.copytree(tiny_model, model)
+    spec = json.loads((model / "model.json").read_text())
+    (model / "model.json").write_text(json.dumps({**spec, "id": "image-test-refit"}))
+    before = ModelCard.load(model).fingerprint
+    data = tmp_path / "data"
+    data.mkdir()
+    for seed in range(2):
+        Image.fromarray(synthetic_image(80, 64, seed + 10)).save(data / f"{seed}.png")
+    (data / "notes.txt").write_text("not an image: skipped by suffix")
+    assert cli.main(["fit-prior", str(model), "--data", str(data)]) == 0
+    card = ModelCard.load(model)
+    assert card.spec["entropy_coder"]["name"] == "range-context" and card.fingerprint != before
+    assert card.table("context_prior").shape == (4, 9 * 9, 8)
+    np.save(model / "context_prior.npy", card.table("context_prior").astype(np.int32) + 1)
+    assert ModelCard.load(model).fingerprint != card.fingerprint, "the fingerprint covers the table file"
+    register_model_dir(model)
+    try:
+        x = synthetic_image(50, 70, 3)
+        assert api.decompress(api.compress(x, "image", model="image-test-refit", effort="fast")).shape == x.shape
+    finally:
+        unregister_model_dir(model)
+    assert cli.main(["fit-prior", str(model), "--data", str(tmp_path / "missing")]) == 1
 
 
 def test_file_api(tiny_model: Path, tmp_path: Path) -> None:

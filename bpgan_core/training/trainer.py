@@ -22,6 +22,7 @@ import torch
 import torch.distributed as dist
 
 from ..bf16 import bf16_autocast, native_bf16
+from ..context_coder import CONTEXT_FILE, ContextRangeCoder, fit_context_prior
 from ..entropy import frequency_table
 from ..export import export_onnx
 from .kmeans import kmeans_1d
@@ -249,20 +250,26 @@ class Trainer:
         return True
 
     # ----- export -----------------------------------------------------------------------------
-    def _prior_counts(self) -> np.ndarray:
+    def _prior_indices(self) -> list[np.ndarray]:
+        """Hard indices (batch, channels, *spatial) of ``PRIOR_BATCHES`` fresh training batches."""
         batches = self.recipe.batches(self.cfg.seed + 99991)
-        counts = np.zeros((self.rate.logits.shape[0], self.cfg.centers))
         bounds = ((self.centers[1:] + self.centers[:-1]) / 2).detach()
         with torch.no_grad():
-            for _ in range(PRIOR_BATCHES):
-                idx = torch.bucketize(self.encoder(next(batches)).float().contiguous(), bounds)
-                idx = idx.transpose(0, 1).reshape(idx.shape[1], -1)
-                for c in range(idx.shape[0]):
-                    counts[c] += np.bincount(idx[c].numpy(), minlength=self.cfg.centers)
-        return counts + 0.5
+            return [torch.bucketize(self.encoder(next(batches)).float().contiguous(), bounds).numpy()
+                    for _ in range(PRIOR_BATCHES)]
+
+    def _priors(self) -> tuple[np.ndarray, np.ndarray]:
+        """The per-channel table and the (left, top) context table of the range-context coder."""
+        indices = self._prior_indices()
+        counts = np.zeros((self.rate.logits.shape[0], self.cfg.centers))
+        for idx in indices:
+            for c in range(idx.shape[1]):
+                counts[c] += np.bincount(idx[:, c].ravel(), minlength=self.cfg.centers)
+        return frequency_table(counts + 0.5), fit_context_prior(indices, self.cfg.centers)
 
     def export(self, directory: Path) -> Path:
-        """Write a complete model folder (model.json, generator.onnx in float32, sender.pt in float16)."""
+        """Write a complete model folder (model.json, context_prior.npy, generator.onnx in float32,
+        sender.pt in float16); the model codes with the range-context coder."""
         cfg = self.cfg
         directory.mkdir(parents=True, exist_ok=True)
         self.encoder.eval()
@@ -274,12 +281,14 @@ class Trainer:
                    directory / "sender.pt")
         export_onnx(self.generator, self.recipe.example_latent(), directory / "generator.onnx",
                     {"bpgan.model": model_id, "bpgan.modality": self.recipe.modality})
+        prior, context_prior = self._priors()
+        np.save(directory / CONTEXT_FILE, context_prior.astype(np.int32))
         spec = {
             "format": 1, "id": model_id, "modality": self.recipe.modality,
             "latent_channels": int(self.rate.logits.shape[0]),
             "quantizer": {"name": "scalar", "params": {"centers": [float(c) for c in centers]}},
-            "entropy_coder": {"name": "range", "params": {"table": "model"}},
-            "prior": frequency_table(self._prior_counts()).tolist(),
+            "entropy_coder": {"name": ContextRangeCoder.name, "params": {"table": "model"}},
+            "prior": prior.tolist(), "context_prior": CONTEXT_FILE,
             "generator": "generator.onnx", "sender": "sender.pt",
             "config": self.recipe.model_config(), "description": cfg.description,
             "training": {**cfg.as_dict(), "steps_done": self.step, "wall_seconds": round(self.wall, 1)},
