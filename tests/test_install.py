@@ -12,13 +12,17 @@ CHECK = textwrap.dedent("""
     import json, sys
     import bpgan_core, bpgan_image, bpgan_speech, bpgan_models
     from bpgan_core import list_models, list_modalities
+    from bpgan_core.models import TABLE_FIELDS
     from bpgan_core.registry import modalities
     paths = [bpgan_core.__file__, bpgan_image.__file__, bpgan_speech.__file__, bpgan_models.__file__]
     shipped = [str(d) for d in bpgan_models.model_dirs()]
     cards = [c for c in list_models() if str(c.path) in shipped]
     print(json.dumps({"paths": paths, "modalities": list_modalities(), "failures": modalities.failures(),
                       "models": {c.id: str(c.generator_path) for c in cards}, "shipped": len(shipped),
-                      "model_files_exist": all(c.generator_path.is_file() for c in cards)}))
+                      "model_files_exist": all(c.generator_path.is_file() and c.sender_path.is_file()
+                                               and all((c.path / c.spec[k]).is_file() for k in TABLE_FIELDS
+                                                       if isinstance(c.spec.get(k), str)) for c in cards),
+                      "fingerprints": [c.fingerprint for c in cards]}))
 """)
 
 
