@@ -1,7 +1,7 @@
 """Entropy coders for quantizer indices: a range coder with integer frequency priors, and Elias gamma."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterable
 
 import numpy as np
 
@@ -26,6 +26,23 @@ def frequency_table(counts: Any, total: int = 1 << 16) -> np.ndarray:
     table = 1 + np.floor(p * (total - k)).astype(np.int64)
     table[np.arange(len(table)), table.argmax(axis=1)] += total - table.sum(axis=1)
     return table
+
+
+def fit_channel_prior(indices: Iterable[np.ndarray], num_symbols: int) -> np.ndarray:
+    """Per-channel integer table (channels, K) from index arrays shaped (batch, channels, *spatial).
+
+    Half a count is added to every symbol before ``frequency_table``.
+    """
+    counts = None
+    for idx in indices:
+        idx = np.asarray(idx, dtype=np.int64)
+        if counts is None:
+            counts = np.zeros((idx.shape[1], num_symbols))
+        for c in range(idx.shape[1]):
+            counts[c] += np.bincount(idx[:, c].ravel(), minlength=num_symbols)
+    if counts is None:
+        raise ValueError("no indices to fit a prior on")
+    return frequency_table(counts + 0.5)
 
 
 def _check_prior(prior: np.ndarray | None, channels: int, num_symbols: int) -> np.ndarray | None:

@@ -17,7 +17,8 @@ import numpy as np
 from . import registry
 from .api import atomic_write
 from .context_coder import CONTEXT_FILE, ContextRangeCoder, fit_context_prior
-from .entropy import RangeCoder, frequency_table
+from .entropy import RangeCoder, fit_channel_prior
+from .interfaces import EntropyCoder
 from .models import MODEL_FILE, ModelCard
 
 def _files(data: Path, suffixes: tuple[str, ...], limit: int | None) -> list[Path]:
@@ -51,11 +52,7 @@ def fit_priors(model_dir: str | os.PathLike[str], data: str | os.PathLike[str], 
     card = ModelCard.load(folder)
     k = card.quantizer().num_symbols
     indices = list(model_indices(card, _files(Path(data), registry.get_modality(card.modality).file_suffixes, limit)))
-    counts = np.zeros((card.latent_channels, k))
-    for idx in indices:
-        for c in range(idx.shape[1]):
-            counts[c] += np.bincount(idx[:, c].ravel(), minlength=k)
-    prior = frequency_table(counts + 0.5)
+    prior = fit_channel_prior(indices, k)
     context = fit_context_prior(indices, k)
     spec = dict(card.spec)
     spec.update(prior=prior.tolist(), context_prior=CONTEXT_FILE,
@@ -63,16 +60,14 @@ def fit_priors(model_dir: str | os.PathLike[str], data: str | os.PathLike[str], 
     atomic_write(folder / CONTEXT_FILE, force=True, writer=lambda tmp: np.save(tmp, context.astype(np.int32)))
     atomic_write(folder / MODEL_FILE, json.dumps(spec, indent=1).encode(), force=True)
     return {
-        "elements": int(counts.sum()),
-        "bits_per_element": {"prior": _bits(indices, prior, None), "context_prior": _bits(indices, None, context)},
+        "elements": sum(idx.size for idx in indices),
+        "bits_per_element": {"prior": _bits(indices, RangeCoder(), prior),
+                             "context_prior": _bits(indices, ContextRangeCoder(), context)},
         "fingerprint": ModelCard.load(folder).fingerprint,
     }
 
 
-def _bits(indices: list[np.ndarray], prior: np.ndarray | None, context: np.ndarray | None) -> float:
-    """Mean bits per element the range coder spends on ``indices`` with either table (real stream sizes)."""
-    coder, table = (RangeCoder(), prior) if context is None else (ContextRangeCoder(), context)
-    k = (prior if context is None else context).shape[-1]
-    total = sum(len(coder.encode(idx, k, table)) for idx in indices)
+def _bits(indices: list[np.ndarray], coder: EntropyCoder, table: np.ndarray) -> float:
+    """Mean bits per element ``coder`` spends on ``indices`` with ``table`` (real coded sizes)."""
+    total = sum(len(coder.encode(idx, table.shape[-1], table)) for idx in indices)
     return 8.0 * total / max(sum(idx.size for idx in indices), 1)
-

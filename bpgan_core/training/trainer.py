@@ -23,7 +23,7 @@ import torch.distributed as dist
 
 from ..bf16 import bf16_autocast, native_bf16
 from ..context_coder import CONTEXT_FILE, ContextRangeCoder, fit_context_prior
-from ..entropy import frequency_table
+from ..entropy import fit_channel_prior
 from ..export import export_onnx
 from .kmeans import kmeans_1d
 from .losses import feature_matching_loss, lsgan_discriminator_loss, lsgan_generator_loss
@@ -261,11 +261,7 @@ class Trainer:
     def _priors(self) -> tuple[np.ndarray, np.ndarray]:
         """The per-channel table and the (left, top) context table of the range-context coder."""
         indices = self._prior_indices()
-        counts = np.zeros((self.rate.logits.shape[0], self.cfg.centers))
-        for idx in indices:
-            for c in range(idx.shape[1]):
-                counts[c] += np.bincount(idx[:, c].ravel(), minlength=self.cfg.centers)
-        return frequency_table(counts + 0.5), fit_context_prior(indices, self.cfg.centers)
+        return fit_channel_prior(indices, self.cfg.centers), fit_context_prior(indices, self.cfg.centers)
 
     def export(self, directory: Path) -> Path:
         """Write a complete model folder (model.json, context_prior.npy, generator.onnx in float32,
