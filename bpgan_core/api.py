@@ -20,7 +20,16 @@ from .interfaces import Modality
 from .latent_record import decode_record, encode_record
 from .models import ModelCard, find_model
 
+
+def _file_mode() -> int:
+    """0666 less the process umask (read once: setting the umask to read it is process-wide)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 SUFFIX = ".bpgan"
+_FILE_MODE = _file_mode()
 
 
 @dataclass
@@ -249,17 +258,11 @@ def atomic_write(path: str | os.PathLike[str], data: bytes | None = None, *, for
             writer(tmp)
         else:
             Path(tmp).write_bytes(data or b"")
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; give the file the usual permissions
+        os.chmod(tmp, _FILE_MODE)  # mkstemp creates 0600; give the file the usual permissions
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def modality_for_file(path: str | os.PathLike[str]) -> str:

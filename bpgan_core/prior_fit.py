@@ -21,6 +21,7 @@ from .entropy import RangeCoder, fit_channel_prior
 from .interfaces import EntropyCoder
 from .models import MODEL_FILE, ModelCard
 
+
 def _files(data: Path, suffixes: tuple[str, ...], limit: int | None) -> list[Path]:
     files = sorted(p for p in data.iterdir() if p.is_file() and p.suffix.lower() in suffixes)
     if not files:
