@@ -7,6 +7,7 @@ import json
 import math
 import zlib
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -150,9 +151,11 @@ def test_bpgan_codec_passes_model_and_effort_and_reports_stages(monkeypatch: pyt
 
     monkeypatch.setattr(bpgan_core.api, "compress_with_report", compress)
     monkeypatch.setattr(bpgan_core.api, "decompress_with_report", decompress)
-    codec = BpganCodec("image", ["model-a", "model-b"], "fast")
+    cards = [SimpleNamespace(id=name, fingerprint=f"fp-{name}") for name in ("model-a", "model-b")]
+    codec = BpganCodec("image", cards, "fast")
     assert codec.name == "bpgan:fast" and codec.family == "bpgan"
     assert [s.label for s in codec.settings] == ["model-a", "model-b"]
+    assert codec.settings[1].value == {"model": "model-b", "fingerprint": "fp-model-b"}
     assert codec.encode("signal", codec.settings[1]) == b"blob"
     assert calls == [{"modality": "image", "model": "model-b", "effort": "fast"}]
     assert codec.stage_timings() == {"encoder": 0.5, "refinement": 1.5}
@@ -307,17 +310,27 @@ def test_unknown_suite_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFi
 
 
 class CountingCodec(StagedCodec):
-    """StagedCodec that counts its encode calls."""
+    """StagedCodec that records the setting of every encode call; ``steps`` and ``release`` are settable."""
 
     def __init__(self) -> None:
-        self.calls = 0
+        self.labels: list[str] = []
+        self.steps = (64, 32, 16, 8)
+        self.release = "1"
+
+    @property
+    def version(self) -> str:
+        return self.release
+
+    @property
+    def settings(self) -> list[Setting]:
+        return [Setting(f"step={s}", s) for s in self.steps]
 
     def encode(self, signal: np.ndarray, setting: Setting) -> bytes:
-        self.calls += 1
+        self.labels.append(setting.label)
         return super().encode(signal, setting)
 
 
-def test_reuse_takes_measured_codecs_from_an_earlier_run(
+def test_reuse_takes_measured_points_from_an_earlier_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     data = tmp_path / "images"
@@ -329,23 +342,35 @@ def test_reuse_takes_measured_codecs_from_an_earlier_run(
     common = [IMAGE_SUITE, "--data", str(data), "--repeats", "1", "--no-bpgan", "--no-progress"]
 
     assert main([*common, "--codecs", "fake", "--out", str(tmp_path / "first")]) == 0
-    calls = counting.calls
-    assert calls > 0
+    assert set(counting.labels) == {"step=64", "step=32", "step=16", "step=8"}
     first = json.loads((tmp_path / "first" / "results.json").read_text())
 
     reuse = ["--reuse", str(tmp_path / "first" / "results.json")]
+    counting.labels.clear()
+    counting.steps = (64, 32, 16, 8, 4)
     assert main([*common, *reuse, "--out", str(tmp_path / "second")]) == 0
-    assert counting.calls == calls  # fake:default was not run again
+    assert set(counting.labels) == {"step=4"}  # only the new setting was run
     doc = read_outputs(tmp_path / "second", ["psnr", "ssim"])
     assert [c["name"] for c in doc["codecs"]] == ["jpeg", "fake:default"]
-    assert doc["codecs"][1] == first["codecs"][0]
+    fake = doc["codecs"][1]
+    assert [p["setting"] for p in fake["points"]] == ["step=64", "step=32", "step=16", "step=8", "step=4"]
+    assert fake["points"][:4] == first["codecs"][0]["points"]
     assert doc["environment"]["reused"]["codecs"] == ["fake:default"]
+    assert doc["environment"]["reused"]["points"][0] == "fake:default step=64"
     bd_rows = [(r["codec"], r["metric"]) for r in doc["bd"]["rows"]]
     assert bd_rows == [("fake:default", "psnr"), ("fake:default", "ssim")]
     assert "reused from" in (tmp_path / "second" / "results.md").read_text()
+    assert "fake:default (4 of 5)" in (tmp_path / "second" / "results.md").read_text()
+
+    counting.labels.clear()
+    counting.release = "2"  # another implementation: nothing of the earlier run applies
+    assert main([*common, *reuse, "--codecs", "fake", "--out", str(tmp_path / "third")]) == 0
+    assert set(counting.labels) == {"step=64", "step=32", "step=16", "step=8", "step=4"}
+    assert json.loads((tmp_path / "third" / "results.json").read_text())["environment"]["reused"]["points"] == []
 
     capsys.readouterr()
-    assert main([*common, *reuse, "--limit", "1", "--out", str(tmp_path / "third")]) == 2
+    counting.labels.clear()
+    assert main([*common, *reuse, "--limit", "1", "--out", str(tmp_path / "fifth")]) == 2
     err = capsys.readouterr().err
     assert "measured on other items" in err and len(err.strip().splitlines()) == 1
     other = tmp_path / "other"
@@ -353,4 +378,4 @@ def test_reuse_takes_measured_codecs_from_an_earlier_run(
     Image.fromarray(smooth_image(0)).save(other / "pic0.png")
     assert main([*common[:2], str(other), *common[3:], *reuse, "--out", str(tmp_path / "fourth")]) == 2
     assert "measured on data dir" in capsys.readouterr().err
-    assert counting.calls == calls
+    assert counting.labels == []

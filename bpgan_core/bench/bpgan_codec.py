@@ -13,14 +13,15 @@ class BpganCodec(Codec):
     """BPGAN at one effort preset; each installed model is one operating point.
 
     A model is trained for one rate, so the rate-distortion curve of ``bpgan:<effort>`` runs through
-    the given models. Per-stage timings come from the API's reports.
+    the given models. A setting's label is the model id, its value ``{"model": id, "fingerprint":
+    fp}``, so results name the exact weights. Per-stage timings come from the API's reports.
     """
 
-    def __init__(self, modality: str, model_ids: Sequence[str], effort: str) -> None:
+    def __init__(self, modality: str, models: Sequence[ModelCard], effort: str) -> None:
         self.modality = modality
         self.effort = effort
         self.name = f"bpgan:{effort}"
-        self._settings = [Setting(model_id, model_id) for model_id in model_ids]
+        self._settings = [Setting(card.id, {"model": card.id, "fingerprint": card.fingerprint}) for card in models]
         self._timings: dict[str, float] = {}
 
     @property
@@ -32,14 +33,14 @@ class BpganCodec(Codec):
 
     @property
     def settings(self) -> list[Setting]:
-        """One setting per model id."""
+        """One setting per model."""
         return self._settings
 
     def encode(self, signal: Any, setting: Setting) -> bytes:
-        """Compress with ``bpgan_core.api.compress_with_report`` using model ``setting.value``."""
+        """Compress with ``bpgan_core.api.compress_with_report`` using the model of ``setting``."""
         from bpgan_core.api import compress_with_report
 
-        blob, report = compress_with_report(signal, modality=self.modality, model=setting.value, effort=self.effort)
+        blob, report = compress_with_report(signal, modality=self.modality, model=setting.value["model"], effort=self.effort)
         self._timings = dict(report.timings)
         return blob
 
@@ -67,5 +68,5 @@ def bpgan_codecs(
     unknown = sorted(set(chosen) - set(EFFORTS))
     if unknown:
         raise ValueError(f"unknown effort preset(s) {unknown}; available: {list(EFFORTS)}")
-    model_ids = [card.id for card in list_models(modality) if accepts is None or accepts(card)]
-    return [BpganCodec(modality, model_ids, effort) for effort in chosen] if model_ids else []
+    models = [card for card in list_models(modality) if accepts is None or accepts(card)]
+    return [BpganCodec(modality, models, effort) for effort in chosen] if models else []

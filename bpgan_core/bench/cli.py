@@ -80,12 +80,15 @@ def select_codecs(codecs: Sequence[Codec], names: Sequence[str] | None) -> list[
     return chosen
 
 
-def reused_codecs(
-    path: Path, suite: BenchSuite, data_dir: Path, items: Sequence[str], names: Sequence[str]
+def reused_points(
+    path: Path, suite: BenchSuite, data_dir: Path, items: Sequence[str], codecs: Sequence[Codec]
 ) -> list[CodecResult]:
-    """Codec results of ``path`` (a results.json) whose name is in ``names``.
+    """The points of ``path`` (a results.json) that this run would measure again, per codec.
 
-    Raises ValueError unless that file measured the same modality on the same data folder and items.
+    A point is reused when a codec of ``codecs`` has the same name and version and a setting with
+    the same label and value (for our models the value holds the model's fingerprint, so a
+    retrained model is measured again). Raises ValueError unless that file measured the same suite
+    on the same data folder and items.
     """
     previous = read_result(path)
     if previous.suite != suite.name:
@@ -97,7 +100,14 @@ def reused_codecs(
         differ = [f"; item {i + 1} is {a} there, {b} here" for i, (a, b) in enumerate(pairs) if a != b]
         detail = differ[0] if differ else ""
         raise ValueError(f"{path} was measured on other items ({len(previous.items)} there, {len(items)} here{detail})")
-    return [codec for codec in previous.codecs if codec.name in names]
+    wanted = {(c.name, c.version): c.settings for c in codecs}
+    reused = []
+    for old in previous.codecs:
+        settings = wanted.get((old.name, old.version), [])
+        points = [p for p in old.points if p.setting in settings]
+        if points:
+            reused.append(CodecResult(old.name, old.family, old.version, points))
+    return reused
 
 
 def run_bench(args: argparse.Namespace) -> int:
@@ -114,20 +124,18 @@ def run_bench(args: argparse.Namespace) -> int:
             codecs += ours
         codecs = select_codecs(codecs, args.codecs)
         items = suite.load_items(args.data, args.limit)
-        names = [codec.name for codec in codecs]
-        reused = reused_codecs(args.reuse, suite, args.data, [n for n, _ in items], names) if args.reuse else []
+        reused = reused_points(args.reuse, suite, args.data, [n for n, _ in items], codecs) if args.reuse else []
     except (BpganError, ValueError, FileNotFoundError, ImportError) as exc:
         print(f"bpgan bench: error: {exc}", file=sys.stderr)
         return 2
     from bpgan_core.bench.plots import plot_rd  # matplotlib: imported only when a run needs it
 
-    done = {codec.name for codec in reused}
+    done = {(codec.name, point.setting.label) for codec in reused for point in codec.points}
     if args.reuse:
-        print(f"bpgan bench: reusing {', '.join(sorted(done)) or 'no codec'} from {args.reuse}", file=sys.stderr)
-    to_run = [codec for codec in codecs if codec.name not in done]
-    result = run_suite(suite, to_run, items, str(args.data), args.repeats, progress=not args.no_progress)
+        print(f"bpgan bench: reusing {len(done)} operating points from {args.reuse}", file=sys.stderr)
+    result = run_suite(suite, codecs, items, str(args.data), args.repeats, progress=not args.no_progress, skip=done)
     if args.reuse:
-        result = result.merged_with(reused, str(args.reuse), names)
+        result = result.merged_with(reused, str(args.reuse), codecs)
     document = build_document(result, args.anchor or suite.anchor, suite.fixed_rates, args.bd_method)
     out = args.out or Path("bench_out") / suite.name
     out.mkdir(parents=True, exist_ok=True)

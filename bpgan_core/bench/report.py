@@ -141,6 +141,18 @@ def _stages_section(doc: dict[str, Any]) -> str:
     return intro + "\n\n" + _table(header, rows)
 
 
+def _reused_summary(doc: dict[str, Any], reused: dict[str, Any]) -> str:
+    """Which codecs' measurements came from the reuse file, e.g. ``jpeg (all 8), webp (8 of 15)``."""
+    totals = {codec["name"]: len(codec["points"]) for codec in doc["codecs"]}
+    points = reused.get("points")  # absent in files of the whole-codec reuse of earlier versions
+    parts = []
+    for name in reused["codecs"]:
+        total = totals.get(name, 0)
+        count = total if points is None else sum(entry.split(" ", 1)[0] == name for entry in points)
+        parts.append(f"{name} (all {total})" if count == total else f"{name} ({count} of {total})")
+    return ", ".join(parts)
+
+
 def render_markdown(doc: dict[str, Any]) -> str:
     """Markdown report of a results document: operating points, BD deltas, fixed rates, stages."""
     env = doc["environment"]
@@ -152,7 +164,7 @@ def render_markdown(doc: dict[str, Any]) -> str:
     )
     reused = env.get("reused") or {}
     if reused.get("codecs"):
-        intro += f" Measurements of {', '.join(reused['codecs'])} reused from `{reused['from']}`."
+        intro += f" Measurements reused from `{reused['from']}`: {_reused_summary(doc, reused)}."
     sections = [
         intro,
         "## Operating points\n\nMeans over items; peak memory is the maximum over items.\n\n" + _points_table(doc),

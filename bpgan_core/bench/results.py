@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from bpgan_core.bench.codec import Setting
+from bpgan_core.bench.codec import Codec, Setting
 
 
 @dataclass
@@ -164,15 +164,24 @@ class BenchResult:
             suite=document.get("suite", document["modality"]),
         )
 
-    def merged_with(self, reused: Sequence[CodecResult], source: str, order: Sequence[str]) -> BenchResult:
-        """This run plus the ``reused`` codec results of an earlier run (read from ``source``).
+    def merged_with(self, reused: Sequence[CodecResult], source: str, order: Sequence[Codec]) -> BenchResult:
+        """This run plus the ``reused`` points of an earlier run (read from ``source``).
 
-        Codecs are sorted by their position in ``order`` (codec names; others go last), and
-        ``environment["reused"]`` records where the reused codecs come from.
+        The result lists the codecs of ``order`` in that order, each with its points in the order of
+        its settings; ``environment["reused"]`` records the file and the reused codecs and points.
         """
-        rank = {name: i for i, name in enumerate(order)}
-        codecs = sorted([*self.codecs, *reused], key=lambda codec: rank.get(codec.name, len(rank)))
-        provenance = {"from": source, "codecs": [codec.name for codec in reused]}
+        pools = [{c.name: c for c in self.codecs}, {c.name: c for c in reused}]
+        codecs = []
+        for codec in order:
+            points = {p.setting.label: p for pool in pools if codec.name in pool for p in pool[codec.name].points}
+            ordered = [points[s.label] for s in codec.settings if s.label in points]
+            if ordered:
+                codecs.append(CodecResult(codec.name, codec.family, codec.version, ordered))
+        provenance = {
+            "from": source,
+            "codecs": [c.name for c in reused if c.points],
+            "points": [f"{c.name} {p.setting.label}" for c in reused for p in c.points],
+        }
         return replace(self, codecs=codecs, environment={**self.environment, "reused": provenance})
 
 

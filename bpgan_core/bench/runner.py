@@ -6,7 +6,7 @@ import os
 import platform
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 from tqdm import tqdm
@@ -79,18 +79,25 @@ def run_suite(
     data_dir: str,
     repeats: int = 3,
     progress: bool = True,
+    skip: Collection[tuple[str, str]] = (),
 ) -> BenchResult:
-    """Code every item at every setting of every codec; ``repeats`` >= 1 timed runs per call."""
+    """Code every item at every setting of every codec; ``repeats`` >= 1 timed runs per call.
+
+    ``skip`` holds (codec name, setting label) pairs not to run (measured before); a codec left
+    with no setting to run has no entry in the result.
+    """
     if repeats < 1:
         raise ValueError("repeats must be at least 1")
     if not items:
         raise ValueError("no items to benchmark")
-    total = sum(len(codec.settings) for codec in codecs) * len(items)
+    plan = [(codec, [s for s in codec.settings if (codec.name, s.label) not in skip]) for codec in codecs]
+    plan = [(codec, settings) for codec, settings in plan if settings]
+    total = sum(len(settings) for _, settings in plan) * len(items)
     results: list[CodecResult] = []
     with tqdm(total=total, unit="item", disable=not progress) as bar:
-        for codec in codecs:
+        for codec, settings in plan:
             points = []
-            for setting in codec.settings:
+            for setting in settings:
                 bar.set_description(f"{codec.name} {setting.label}")
                 item_results = []
                 for name, signal in items:

@@ -65,7 +65,7 @@ class WebpCodec(PillowCodec):
     name = "webp"
     feature = "webp"
     format = "WEBP"
-    qualities = (0, 5, 15, 30, 50, 70, 85, 95)
+    qualities = (0, 1, 2, 3, 5, 8, 10, 15, 20, 30, 40, 50, 70, 85, 95)
     options = {"method": 6}
 
 
