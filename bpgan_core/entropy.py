@@ -1,7 +1,8 @@
 """Entropy coders for quantizer indices: a range coder with integer frequency priors, and Elias gamma."""
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 

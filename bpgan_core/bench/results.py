@@ -179,7 +179,7 @@ class BenchResult:
                 codecs.append(CodecResult(codec.name, codec.family, codec.version, ordered))
         provenance = {
             "from": source,
-            "codecs": [c.name for c in reused if c.points],
+            "codecs": [c.name for c in reused],
             "points": [f"{c.name} {p.setting.label}" for c in reused for p in c.points],
         }
         return replace(self, codecs=codecs, environment={**self.environment, "reused": provenance})
