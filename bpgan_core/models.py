@@ -131,6 +131,19 @@ class ModelCard:
         h.update(json.dumps(decode_fields, sort_keys=True, separators=(",", ":")).encode())
         return h.hexdigest()[:16]
 
+    @cached_property
+    def sender_fingerprint(self) -> str:
+        """16 hex digits of SHA-256 over the sender's weights and the refinement presets.
+
+        With ``fingerprint`` it names everything that decides which stream a model writes (the
+        receiver never needs it); benchmark reuse compares both.
+        """
+        h = hashlib.sha256()
+        if self.sender_path is not None and self.sender_path.exists():
+            h.update(self.sender_path.read_bytes())
+        h.update(json.dumps(self.spec.get("refinement", {}), sort_keys=True, separators=(",", ":")).encode())
+        return h.hexdigest()[:16]
+
 
 _local_dirs: list[Path] = []
 

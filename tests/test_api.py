@@ -105,6 +105,23 @@ def test_fingerprint_mismatch_is_detected(toy, toy_signal, tmp_path, monkeypatch
         bpgan_core.decompress(blob)
 
 
+def test_sender_fingerprint_follows_sender_weights_and_refinement_only(tmp_path):
+    import json
+
+    from bpgan_core.models import ModelCard
+
+    path = make_toy_model(tmp_path / "m")
+    card = ModelCard.load(path)
+    spec = json.loads((path / "model.json").read_text())
+    spec["refinement"] = {"default": {"iterations": 3}}
+    (path / "model.json").write_text(json.dumps(spec))
+    retuned = ModelCard.load(path)
+    assert retuned.fingerprint == card.fingerprint, "refinement presets do not concern the receiver"
+    assert retuned.sender_fingerprint != card.sender_fingerprint
+    (path / "sender.pt").write_bytes((path / "sender.pt").read_bytes() + b"\0")
+    assert ModelCard.load(path).sender_fingerprint not in (card.sender_fingerprint, retuned.sender_fingerprint)
+
+
 def test_forcing_an_unavailable_provider_fails_clearly(toy, toy_signal):
     blob = bpgan_core.compress(toy_signal, toy)
     with pytest.raises(BpganError, match="not available"):

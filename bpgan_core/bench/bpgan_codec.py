@@ -21,7 +21,10 @@ class BpganCodec(Codec):
         self.modality = modality
         self.effort = effort
         self.name = f"bpgan:{effort}"
-        self._settings = [Setting(card.id, {"model": card.id, "fingerprint": card.fingerprint}) for card in models]
+        self._settings = [
+            Setting(card.id, {"model": card.id, "fingerprint": card.fingerprint, "sender": card.sender_fingerprint})
+            for card in models
+        ]
         self._timings: dict[str, float] = {}
 
     @property
