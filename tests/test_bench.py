@@ -151,7 +151,9 @@ def test_bpgan_codec_passes_model_and_effort_and_reports_stages(monkeypatch: pyt
 
     monkeypatch.setattr(bpgan_core.api, "compress_with_report", compress)
     monkeypatch.setattr(bpgan_core.api, "decompress_with_report", decompress)
-    cards = [SimpleNamespace(id=name, fingerprint=f"fp-{name}", sender_fingerprint=f"sfp-{name}") for name in ("model-a", "model-b")]
+    cards = [
+        SimpleNamespace(id=name, fingerprint=f"fp-{name}", sender_fingerprint=f"sfp-{name}") for name in ("model-a", "model-b")
+    ]
     codec = BpganCodec("image", cards, "fast")
     assert codec.name == "bpgan:fast" and codec.family == "bpgan"
     assert [s.label for s in codec.settings] == ["model-a", "model-b"]
