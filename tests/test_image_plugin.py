@@ -150,6 +150,31 @@ def test_factor_sets_the_latent_resolution(factor: int) -> None:
     assert generator(z).shape == (1, 3, 32, 48)
 
 
+@pytest.mark.parametrize("factor", [8, 16])
+def test_grown_networks_compute_what_the_small_ones_did(factor: int) -> None:
+    import torch
+
+    from bpgan_image.networks import NetworkConfig, build, grown_state
+
+    torch.manual_seed(0)
+    small = build(NetworkConfig(4, (8, 8, 8), (1, 1, 1), (1, 1, 2), factor))
+    big = build(NetworkConfig(4, (8, 8, 8), (1, 2, 2), (2, 1, 4), factor))
+    x = torch.rand(1, 3, 32, 48) - 0.5
+    for a, b in zip(small[:2], big[:2]):
+        assert len(b.state_dict()) > len(a.state_dict())
+        b.load_state_dict(grown_state(a.state_dict(), b))
+    z = small[0](x)
+    assert torch.equal(big[0](x), z)
+    assert torch.allclose(big[1](z), small[1](z), atol=1e-6)
+    # new blocks are identities only until trained: a perturbed big generator, shrunk back, keeps its
+    # shared layers and drops its extra blocks
+    with torch.no_grad():
+        for p in big[1].parameters():
+            p.add_(0.01)
+    small[1].load_state_dict(grown_state(big[1].state_dict(), small[1]))
+    assert torch.equal(small[1].state_dict()["net.0.weight"], big[1].state_dict()["net.0.weight"])
+
+
 def test_unsupported_factor_is_refused() -> None:
     from bpgan_image.networks import NetworkConfig
 

@@ -61,6 +61,21 @@ def test_warm_start_copies_matching_tensors_only(tmp_path):
     assert torch.equal(warm.generator.state_dict()["0.weight"], fresh.generator.state_dict()["0.weight"])
 
 
+class ShiftingRecipe(TinyRecipe):
+    """Adds 1 to every warm-started generator tensor, to show the trainer applies the hook."""
+
+    def warm_start_state(self, name: str, module: Any, state: dict[str, Any]) -> dict[str, Any]:
+        return {k: v + 1 for k, v in state.items()} if name == "generator" else state
+
+
+def test_warm_start_passes_through_the_recipe_hook(tmp_path):
+    Trainer(TinyRecipe(2), _config(tmp_path / "a")).run()
+    source = torch.load(tmp_path / "a" / "checkpoint.pt", weights_only=False)
+    warm = Trainer(ShiftingRecipe(2), _config(tmp_path / "b", init=str(tmp_path / "a" / "checkpoint.pt")))
+    assert torch.equal(warm.generator.state_dict()["0.weight"], source["generator"]["0.weight"] + 1)
+    assert torch.equal(warm.encoder.state_dict()["0.weight"], source["encoder"]["0.weight"])
+
+
 def test_resume_takes_precedence_over_init(tmp_path):
     Trainer(TinyRecipe(2), _config(tmp_path / "a")).run()
     Trainer(TinyRecipe(2), _config(tmp_path / "b")).run()

@@ -86,6 +86,11 @@ class TrainingRecipe(ABC):
     def example_latent(self) -> Any:
         """A latent batch (1, C, ...) used to trace the generator for ONNX export."""
 
+    def warm_start_state(self, name: str, module: Any, state: dict[str, Any]) -> dict[str, Any]:
+        """The tensors of network ``name`` ("encoder", "generator", "discriminator") of an ``--init``
+        checkpoint, mapped onto ``module``; unchanged by default (a modality may grow its networks here)."""
+        return state
+
     def validation_batches(self) -> list[Any]:
         """Fixed batches scored at checkpoints; empty by default."""
         return []

@@ -221,12 +221,14 @@ class Trainer:
         os.replace(tmp, self.out / "checkpoint.pt")
 
     def _warm_start(self, path: str) -> None:
-        """Copy the tensors of a checkpoint whose name and shape match into the fresh networks."""
+        """Copy the tensors of a checkpoint whose name and shape match (after the recipe's
+        ``warm_start_state``) into the fresh networks."""
         state = torch.load(path, weights_only=False)
         for module, key in ((self.encoder, "encoder"), (self.generator, "generator"), (self.discriminator, "discriminator")):
             if module is not None and key in state:
                 own = module.state_dict()
-                own.update({k: v for k, v in state[key].items() if k in own and own[k].shape == v.shape})
+                source = self.recipe.warm_start_state(key, module, state[key])
+                own.update({k: v for k, v in source.items() if k in own and own[k].shape == v.shape})
                 module.load_state_dict(own)
 
     def _resume(self) -> bool:

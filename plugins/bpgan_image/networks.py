@@ -142,6 +142,48 @@ class MultiScaleDiscriminator(nn.Module):
         return out
 
 
+def _layer_slots(kinds: list[tuple[int, bool]]) -> dict[tuple[int, int], int]:
+    """Sequential index of each layer by slot (convolutions so far, residual block within the run).
+
+    ``kinds``: (index, is a residual block) of the layers with parameters, in order; a convolution's
+    slot is (its rank, -1), the j-th block after the k-th convolution's is (k, j).
+    """
+    slots, convs, block = {}, 0, 0
+    for index, is_block in kinds:
+        if is_block:
+            slots[(convs, block)] = index
+            block += 1
+        else:
+            convs, block = convs + 1, 0
+            slots[(convs, -1)] = index
+    return slots
+
+
+def grown_state(state: dict[str, torch.Tensor], network: nn.Module) -> dict[str, torch.Tensor]:
+    """``state`` of an encoder or generator with fewer residual blocks per stage, mapped onto ``network``.
+
+    Layers are matched in order: the k-th convolution to the k-th, the j-th residual block of a stage
+    to the j-th. Blocks that ``state`` lacks start as identities (last convolution zero), so the grown
+    network computes exactly what the smaller one did; blocks that ``network`` lacks are dropped.
+    """
+    old_index = {int(k.split(".")[1]): ".body." in k for k in state if k.startswith("net.")}
+    old_slots = _layer_slots(sorted(old_index.items()))
+    children = list(network.net)
+    new_slots = _layer_slots([(i, isinstance(m, ResBlock)) for i, m in enumerate(children)
+                              if any(True for _ in m.parameters())])
+    out = dict(network.state_dict())
+    for slot, index in new_slots.items():
+        prefix = f"net.{index}."
+        if slot in old_slots:
+            source = f"net.{old_slots[slot]}."
+            out.update({prefix + k[len(source):]: v for k, v in state.items() if k.startswith(source)})
+        elif isinstance(children[index], ResBlock):
+            last = children[index].body[-1]
+            out[prefix + "body.3.weight"] = torch.zeros_like(last.weight)
+            out[prefix + "body.3.bias"] = torch.zeros_like(last.bias)
+    return out
+
+
 def build(cfg: NetworkConfig, discriminator: bool = False) -> tuple[nn.Module, nn.Module, nn.Module | None]:
     """(encoder, generator, discriminator or None), channels-last for fast CPU convolutions."""
     nets = (ImageEncoder(cfg), ImageGenerator(cfg), MultiScaleDiscriminator() if discriminator else None)

@@ -19,7 +19,7 @@ from bpgan_core.training import Trainer
 from bpgan_core.training.recipe import TrainConfig, TrainingRecipe
 
 from .losses import mse_per_item, ms_ssim_per_item
-from .networks import FACTOR, NetworkConfig, build
+from .networks import FACTOR, NetworkConfig, build, grown_state
 from .preprocess import DEFAULT_TILE, IMAGE_SUFFIXES
 
 DEFAULT_REFINE_ALPHA = 20.0
@@ -101,6 +101,11 @@ class ImageRecipe(TrainingRecipe):
             loss = loss + self.msssim_weight * (1 - msssim)
             terms["ms_ssim"] = float(msssim.detach())
         return loss, terms
+
+    def warm_start_state(self, name: str, module: Any, state: dict[str, Any]) -> dict[str, Any]:
+        """Encoder and generator tensors mapped onto these networks, which may have more residual
+        blocks per stage than the checkpoint's (``--generator-blocks 2 1 5 --init small.pt``)."""
+        return grown_state(state, module) if name in ("encoder", "generator") else state
 
     def model_config(self) -> dict[str, Any]:
         return {"network": self.net.as_dict(), "tile": DEFAULT_TILE, "refine_alpha": self.refine_alpha}
