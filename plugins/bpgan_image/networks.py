@@ -142,12 +142,12 @@ class MultiScaleDiscriminator(nn.Module):
         return out
 
 
-def _layer_slots(kinds: list[tuple[int, bool]]) -> dict[tuple[int, int], int]:
-    """Sequential index of each layer by slot (convolutions so far, residual block within the run).
+def _layer_slots(state: dict[str, torch.Tensor]) -> dict[tuple[int, int], int]:
+    """Sequential index of each layer with parameters in an encoder or generator ``state``, by slot.
 
-    ``kinds``: (index, is a residual block) of the layers with parameters, in order; a convolution's
-    slot is (its rank, -1), the j-th block after the k-th convolution's is (k, j).
+    A convolution's slot is (its rank, -1); the j-th residual block after the k-th convolution's is (k, j).
     """
+    kinds = sorted({int(k.split(".")[1]): ".body." in k for k in state if k.startswith("net.")}.items())
     slots, convs, block = {}, 0, 0
     for index, is_block in kinds:
         if is_block:
@@ -166,21 +166,16 @@ def grown_state(state: dict[str, torch.Tensor], network: nn.Module) -> dict[str,
     to the j-th. Blocks that ``state`` lacks start as identities (last convolution zero), so the grown
     network computes exactly what the smaller one did; blocks that ``network`` lacks are dropped.
     """
-    old_index = {int(k.split(".")[1]): ".body." in k for k in state if k.startswith("net.")}
-    old_slots = _layer_slots(sorted(old_index.items()))
-    children = list(network.net)
-    new_slots = _layer_slots([(i, isinstance(m, ResBlock)) for i, m in enumerate(children)
-                              if any(True for _ in m.parameters())])
     out = dict(network.state_dict())
-    for slot, index in new_slots.items():
+    old_slots = _layer_slots(state)
+    for slot, index in _layer_slots(out).items():
         prefix = f"net.{index}."
         if slot in old_slots:
             source = f"net.{old_slots[slot]}."
             out.update({prefix + k[len(source):]: v for k, v in state.items() if k.startswith(source)})
-        elif isinstance(children[index], ResBlock):
-            last = children[index].body[-1]
-            out[prefix + "body.3.weight"] = torch.zeros_like(last.weight)
-            out[prefix + "body.3.bias"] = torch.zeros_like(last.bias)
+        elif slot[1] >= 0:
+            for name in ("body.3.weight", "body.3.bias"):
+                out[prefix + name] = torch.zeros_like(out[prefix + name])
     return out
 
 
