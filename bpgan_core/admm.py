@@ -77,14 +77,15 @@ class RefineResult:
     best_iteration: list[int] = field(default_factory=list)
 
 
-def _bit_costs(prior: np.ndarray | None, channels: int, symbols: int) -> Any:
-    """-log2 p per (channel, symbol) from an integer prior, as a torch tensor (None without a prior)."""
-    import torch
+def _rate_table(prior: np.ndarray | None, channels: int, symbols: int) -> Any:
+    """log2 probabilities (channels, contexts, K) of a per-channel prior (broadcast to every channel)
+    or of a (left, top) context table; None without a prior."""
+    from .soft_rate import log2_table
 
     if prior is None:
         return None
-    p = np.broadcast_to(np.asarray(prior, dtype=np.float64), (channels, symbols))
-    return torch.from_numpy(-np.log2(p / p.sum(axis=1, keepdims=True))).float()
+    p = np.asarray(prior)
+    return log2_table(p if p.ndim == 3 else np.broadcast_to(p, (channels, symbols)))
 
 
 def refine(
@@ -93,27 +94,26 @@ def refine(
 ) -> RefineResult:
     """Refine latents ``z0`` (batch, C, ...) for targets ``x`` and return the quantized choice.
 
-    ``prior`` (integer frequencies per channel and symbol) enables the rate term of ``rate_weight``.
+    ``prior`` (integer frequencies per channel and symbol, or the ``range-context`` coder's table per
+    channel and (left, top) context) enables the rate term of ``rate_weight``: bits as that coder
+    counts them.
     """
     import torch
 
     from .bf16 import bf16_autocast, native_bf16
+    from .soft_rate import element_bits
 
-    costs = _bit_costs(prior, z0.shape[1], quantizer.num_symbols) if settings.rate_weight > 0 else None
-    view = [1, z0.shape[1]] + [1] * (z0.dim() - 2)
+    costs = _rate_table(prior, z0.shape[1], quantizer.num_symbols) if settings.rate_weight > 0 else None
     centers = torch.as_tensor(quantizer.centers)
 
     def autocast() -> Any:
         return bf16_autocast(settings.bf16 and native_bf16())
 
     def hard_bits(z: Any) -> Any:
-        idx = quantizer.indices(z)
-        per = costs.view(*view, -1).expand(*z.shape, -1).gather(-1, idx.unsqueeze(-1)).squeeze(-1)
-        return per.flatten(1).mean(1)
+        return element_bits(z, centers, costs, None).flatten(1).mean(1)
 
     def soft_bits(z: Any) -> Any:
-        w = torch.softmax(-settings.rate_temperature * (z.unsqueeze(-1) - centers) ** 2, dim=-1)
-        return (w * costs.view(*view, -1)).sum(-1).flatten(1).mean(1)
+        return element_bits(z, centers, costs, settings.rate_temperature).flatten(1).mean(1)
 
     def sent_loss(z: Any) -> Any:
         with torch.no_grad(), autocast():

@@ -29,8 +29,9 @@ def num_contexts(num_symbols: int) -> int:
     return (num_symbols + 1) ** 2
 
 
-def _as_planes(shape: tuple[int, ...]) -> tuple[int, int, int, int]:
-    """(batch, channels, rows, cols) for indices shaped (batch, channels, *spatial), at most 2-D."""
+def plane_shape(shape: tuple[int, ...]) -> tuple[int, int, int, int]:
+    """(batch, channels, rows, cols) for indices shaped (batch, channels, *spatial), at most 2-D:
+    one spatial dimension is one row, none a single position."""
     if len(shape) < 2 or len(shape) > 4:
         raise ValueError(f"range-context codes (batch, channels) plus at most 2 spatial dimensions, got {shape}")
     spatial = tuple(shape[2:])
@@ -72,7 +73,7 @@ def fit_context_prior(indices: Iterable[np.ndarray], num_symbols: int, total: in
     k, counts = num_symbols, None
     for idx in indices:
         idx = np.asarray(idx, dtype=np.int64)
-        b, ch, rows, cols = _as_planes(idx.shape)
+        b, ch, rows, cols = plane_shape(idx.shape)
         if counts is None:
             counts = np.zeros((ch, num_contexts(k), k))
         padded = _padded(idx.reshape(b, ch, rows, cols), k)
@@ -113,7 +114,7 @@ class ContextRangeCoder(RangeCoder):
         if self.table == "empirical":
             return super().encode(indices, num_symbols, None)
         idx = np.asarray(indices, dtype=np.int64)
-        b, ch, rows, cols = _as_planes(idx.shape)
+        b, ch, rows, cols = plane_shape(idx.shape)
         probs = self._context_probs(prior, ch, num_symbols)
         if idx.size and (idx.min() < 0 or idx.max() >= num_symbols):
             raise ValueError(f"indices outside 0..{num_symbols - 1}")
@@ -134,7 +135,7 @@ class ContextRangeCoder(RangeCoder):
 
         if self.table == "empirical":
             return super().decode(data, shape, num_symbols, None)
-        b, ch, rows, cols = _as_planes(tuple(shape))
+        b, ch, rows, cols = plane_shape(tuple(shape))
         probs = self._context_probs(prior, ch, num_symbols)
         if int(np.prod(shape, dtype=np.int64)) == 0 or num_symbols == 1:
             if data:

@@ -106,3 +106,28 @@ def test_bf16_request_is_ignored_where_the_cpu_emulates_bf16(monkeypatch):
     assert run(True) == reference
     monkeypatch.setattr(bf16, "native_bf16", lambda: True)
     assert run(True) != reference
+
+
+def test_rate_weight_counts_bits_as_the_context_coder_does():
+    """With a (left, top) context table that makes repeating the left neighbour cheap, the rate term
+    makes the refined indices cheaper for the context coder itself."""
+    from bpgan_core.context_coder import ContextRangeCoder, num_contexts
+
+    q = ScalarQuantizer(np.linspace(-1.5, 1.5, 7).astype(np.float32))
+    k = q.num_symbols
+    table = np.ones((1, num_contexts(k), k), dtype=np.int64)
+    for left in range(k):
+        table[0, left * (k + 1):(left + 1) * (k + 1), left] = 500
+    x = torch.from_numpy(np.random.default_rng(0).normal(0.0, 0.3, (2, 1, 32)).astype(np.float32))
+    gen = TorchGenerator(torch.nn.Identity())
+
+    def mse(a, b):
+        return ((a - b) ** 2).flatten(1).mean(1)
+
+    settings = dict(method="ste", iterations=60, lr=0.05)
+    plain = refine(x, x.clone(), gen, mse, q, RefineSettings(**settings), table)
+    rd = refine(x, x.clone(), gen, mse, q, RefineSettings(**settings, rate_weight=0.05), table)
+    coder = ContextRangeCoder()
+    assert len(coder.encode(rd.indices, k, table)) < len(coder.encode(plain.indices, k, table))
+    distortion = [mse(x, torch.from_numpy(q.dequantize(r.indices))).mean().item() for r in (plain, rd)]
+    assert distortion[1] >= distortion[0]  # the rate was bought with distortion

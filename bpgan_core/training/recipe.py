@@ -24,6 +24,9 @@ class TrainConfig:
     adv_weight: float = 0.0
     fm_weight: float = 0.0
     rate_weight: float = 0.0
+    rate_model: str = "channel"
+    """What the rate term counts: "channel" (indices per channel, the ``range`` coder's prior) or
+    "context" (per channel and (left, top) neighbours, the ``range-context`` coder's table)."""
     seed: int = 0
     checkpoint_every: int = 250
     log_every: int = 25

@@ -3,7 +3,9 @@
 Phase 1 (float):  z = E(x) passes to G unquantized.
 Phase 2 (soft):   centers from k-means over encoder outputs, then straight-through soft quantization
                   softmax(-T (z - c)^2) with T annealed linearly from 1 to ``temperature_max``;
-                  centers and a per-channel rate model are trained too.
+                  centers are trained too; a rate model counts the indices (per channel, or per
+                  (left, top) context with ``rate_model="context"``) and, with ``rate_weight`` > 0,
+                  adds the expected bits of the soft assignment to the loss.
 Phase 3 (hard):   argmin quantization; the encoder gets no gradient, the generator adapts.
 Data parallel: under ``torchrun`` (WORLD_SIZE > 1) gradients are averaged with torch.distributed
 (gloo on CPU); rank 0 logs, checkpoints and exports.
@@ -27,7 +29,7 @@ from ..entropy import fit_channel_prior
 from ..export import export_onnx
 from .kmeans import kmeans_1d
 from .losses import feature_matching_loss, lsgan_discriminator_loss, lsgan_generator_loss
-from .rate import ChannelRateModel
+from .rate import CountingRateModel
 from .recipe import TrainConfig, TrainingRecipe
 
 KMEANS_BATCHES = 20
@@ -52,8 +54,8 @@ class Trainer:
         self.encoder, self.generator, self.discriminator = recipe.networks()
         channels = int(recipe.example_latent().shape[1])
         self.centers = torch.nn.Parameter(torch.linspace(0, 1, cfg.centers))
-        self.rate = ChannelRateModel(channels, cfg.centers)
-        g_params = [*self.encoder.parameters(), *self.generator.parameters(), self.centers, *self.rate.parameters()]
+        self.rate = CountingRateModel(channels, cfg.centers, contexts=_rate_contexts(cfg.rate_model))
+        g_params = [*self.encoder.parameters(), *self.generator.parameters(), self.centers]
         betas = (cfg.adam_beta1, 0.999)
         self.opt_g = torch.optim.Adam(g_params, lr=cfg.lr, betas=betas)
         self.opt_d = (torch.optim.Adam(self.discriminator.parameters(), lr=cfg.lr, betas=betas)
@@ -95,6 +97,7 @@ class Trainer:
             self.centers.data = torch.from_numpy(kmeans_1d(np.concatenate(zs), self.cfg.centers))
         if self.world > 1:
             dist.broadcast(self.centers.data, 0)
+        self.rate.reset()
         self.centers_ready = True
 
     def _lr(self, step: int) -> float:
@@ -127,11 +130,13 @@ class Trainer:
                 terms.update(adv=float(adv.detach()), fm=float(fm.detach()))
         if phase != "float":
             zf = z.float()
-            prior_fit = self.rate.bits(zf.detach(), self.centers.detach(), cfg.temperature_max)
-            loss = loss + prior_fit
-            terms["bits"] = float(prior_fit.detach())
+            with torch.no_grad():
+                self.rate.observe(((zf.unsqueeze(-1) - self.centers) ** 2).argmin(-1))
+                terms["bits"] = float(self.rate.bits(zf, self.centers, cfg.temperature_max))
             if phase == "soft" and cfg.rate_weight > 0:
-                loss = loss + cfg.rate_weight * self.rate.bits(zf, self.centers, temp)
+                rate = self.rate.bits(zf, self.centers, temp)
+                loss = loss + cfg.rate_weight * rate
+                terms["rate_bits"] = float(rate.detach())
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward()
         self._average_gradients(self.opt_g)
@@ -185,7 +190,7 @@ class Trainer:
     # ----- data parallel ----------------------------------------------------------------------
     def _sync_parameters(self) -> None:
         if self.world > 1:
-            for module in (self.encoder, self.generator, self.discriminator, self.rate):
+            for module in (self.encoder, self.generator, self.discriminator):
                 if module is not None:
                     for p in module.parameters():
                         dist.broadcast(p.data, 0)
@@ -240,7 +245,8 @@ class Trainer:
         self.encoder.load_state_dict(state["encoder"])
         self.generator.load_state_dict(state["generator"])
         self.centers.data = state["centers"]
-        self.rate.load_state_dict(state["rate"])
+        if "counts" in state["rate"]:  # runs from before session 11 kept learned logits: recount
+            self.rate.load_state_dict(state["rate"])
         try:
             self.opt_g.load_state_dict(state["opt_g"])
         except ValueError:
@@ -283,7 +289,7 @@ class Trainer:
         np.save(directory / CONTEXT_FILE, context_prior.astype(np.int32))
         spec = {
             "format": 1, "id": model_id, "modality": self.recipe.modality,
-            "latent_channels": int(self.rate.logits.shape[0]),
+            "latent_channels": self.rate.channels,
             "quantizer": {"name": "scalar", "params": {"centers": [float(c) for c in centers]}},
             "entropy_coder": {"name": ContextRangeCoder.name, "params": {"table": "model"}},
             "prior": prior.tolist(), "context_prior": CONTEXT_FILE,
@@ -293,6 +299,13 @@ class Trainer:
         }
         (directory / "model.json").write_text(json.dumps(spec, indent=1))
         return directory
+
+
+def _rate_contexts(rate_model: str) -> bool:
+    """Whether ``rate_model`` counts per (left, top) context; rejects unknown names."""
+    if rate_model not in ("channel", "context"):
+        raise ValueError(f"rate_model must be 'channel' or 'context', got {rate_model!r}")
+    return rate_model == "context"
 
 
 def _float16(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
