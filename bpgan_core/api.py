@@ -123,16 +123,16 @@ def compress_with_report(
     losses = []
     chunks = _timed_iter(prepared.chunks, report, "preprocess")
     bar = _progress(progress, prepared.num_chunks, "compress")
-    rate_table = card.prior_for(coder)  # refinement's rate term counts bits as the coder will
+    table = card.prior_for(coder)  # refinement's rate term counts bits with the coder's own table
     for batch in _batches(chunks, mod.batch_size):
         x = torch.from_numpy(np.stack(batch).astype(np.float32))
         with report.timed("encoder"), torch.no_grad():
             z0 = sender.encoder.encode(x)
         with report.timed("refinement"):
-            result = refine_latents(x, z0, sender.generator, sender.loss, quantizer, settings, rate_table)
+            result = refine_latents(x, z0, sender.generator, sender.loss, quantizer, settings, table)
         losses.append((result.initial_loss, result.final_loss, len(batch)))
         with report.timed("entropy_coding"):
-            writer.write_record(encode_record(result.indices, coder, quantizer.num_symbols, card.prior_for(coder)))
+            writer.write_record(encode_record(result.indices, coder, quantizer.num_symbols, table))
         if bar is not None:
             bar.update(len(batch))
     if bar is not None:
