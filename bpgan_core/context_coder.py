@@ -10,7 +10,7 @@ Latents with one spatial dimension are one row (left context only); none, a sing
 """
 from __future__ import annotations
 
-from typing import Iterable, Iterator
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 
@@ -64,6 +64,13 @@ def _rows(probs: np.ndarray, ctx: np.ndarray) -> np.ndarray:
     return probs[channel, ctx].reshape(-1, probs.shape[-1])
 
 
+def smoothed_counts(counts: Any) -> Any:
+    """Counts (channels, contexts, K) pulled towards each channel's marginal by ``PRIOR_STRENGTH``
+    pseudo-counts, so rare or unseen contexts fall back to the channel's statistics (numpy or torch)."""
+    marginal = counts.sum(axis=1, keepdims=True) + 0.5
+    return counts + PRIOR_STRENGTH * marginal / marginal.sum(axis=2, keepdims=True)
+
+
 def fit_context_prior(indices: Iterable[np.ndarray], num_symbols: int, total: int = 1 << 16) -> np.ndarray:
     """Integer context table (channels, (K + 1) ** 2, K) from index arrays shaped (batch, channels, *spatial).
 
@@ -83,9 +90,7 @@ def fit_context_prior(indices: Iterable[np.ndarray], num_symbols: int, total: in
             np.add.at(counts[c], (ctx[:, c].ravel(), sym[:, c].ravel()), 1)
     if counts is None:
         raise ValueError("no indices to fit a context prior on")
-    marginal = counts.sum(axis=1, keepdims=True) + 0.5
-    smoothed = counts + PRIOR_STRENGTH * marginal / marginal.sum(axis=2, keepdims=True)
-    return frequency_table(smoothed.reshape(-1, k), total).reshape(counts.shape)
+    return frequency_table(smoothed_counts(counts).reshape(-1, k), total).reshape(counts.shape)
 
 
 class ContextRangeCoder(RangeCoder):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-from ..context_coder import PRIOR_STRENGTH, num_contexts
+from ..context_coder import num_contexts, smoothed_counts
 from ..soft_rate import context_ids, element_bits
 
 DECAY = 0.99
@@ -47,8 +47,7 @@ class CountingRateModel(torch.nn.Module):
 
     def log2_probs(self) -> torch.Tensor:
         """log2 probabilities (channels, contexts, K) of the smoothed counts."""
-        marginal = self.counts.sum(dim=1, keepdim=True) + 0.5
-        smoothed = self.counts + PRIOR_STRENGTH * marginal / marginal.sum(dim=2, keepdim=True)
+        smoothed = smoothed_counts(self.counts)
         return torch.log2(smoothed / smoothed.sum(dim=2, keepdim=True)).float()
 
     def bits(self, z: torch.Tensor, centers: torch.Tensor, temperature: float) -> torch.Tensor:
