@@ -24,72 +24,86 @@ GROUPS = {
 
 
 class Registry:
-    """Named plugins of one entry-point group."""
+    """Named plugins of one entry-point group.
+
+    Listing reads the installed metadata only; a plugin is imported when it is first asked for, so
+    using one modality never imports the others. ``names()`` and ``failures()`` import every plugin
+    of the group, since only an import shows whether a plugin loads.
+    """
 
     def __init__(self, kind: str, group: str) -> None:
         self.kind, self.group = kind, group
         self._lock = threading.Lock()
-        self._installed: dict[str, Any] | None = None
+        self._targets: dict[str, set[str]] | None = None
         self._sources: dict[str, str] = {}
+        self._loaded: dict[str, Any] = {}
         self._failures: dict[str, str] = {}
-        self._conflicts: dict[str, list[str]] = {}
         self._local: dict[str, Any] = {}
 
-    def _scan(self) -> dict[str, Any]:
+    def _listing(self) -> dict[str, set[str]]:
+        """Installed names and their entry-point targets, read from metadata without importing anything."""
         with self._lock:
-            if self._installed is None:
-                from stevedore import ExtensionManager
-                from stevedore.extension import error_on_conflict
-
-                failures: dict[str, str] = {}
-                ExtensionManager.ENTRY_POINT_CACHE.pop(self.group, None)  # see plugins installed since
-
-                def on_failure(_manager: Any, entry_point: Any, exc: BaseException) -> None:
-                    failures[entry_point.name] = f"{entry_point.value}: {type(exc).__name__}: {exc}"
-
-                manager = ExtensionManager(
-                    self.group, invoke_on_load=False, on_load_failure_callback=on_failure,
-                    conflict_resolver=error_on_conflict,
-                )
-                installed: dict[str, Any] = {}
+            if self._targets is None:
                 targets: dict[str, set[str]] = {}
-                dists = {(ep.name, ep.value): ep.dist for ep in importlib.metadata.entry_points(group=self.group)}
-                for ext in manager.extensions:
-                    targets.setdefault(ext.name, set()).add(ext.entry_point.value)
-                    installed[ext.name] = ext.plugin
-                    dist = dists.get((ext.name, ext.entry_point.value))
-                    self._sources[ext.name] = f"{dist.name} {dist.version}" if dist else ext.entry_point.value
-                self._conflicts = {n: sorted(t) for n, t in targets.items() if len(t) > 1}
-                self._failures = failures
-                self._installed = installed
-            return self._installed
+                for ep in importlib.metadata.entry_points(group=self.group):
+                    targets.setdefault(ep.name, set()).add(ep.value)
+                    self._sources.setdefault(ep.name, f"{ep.dist.name} {ep.dist.version}" if ep.dist else ep.value)
+                self._targets = targets
+            return self._targets
+
+    def _load(self, names: list[str]) -> None:
+        """Import the named plugins not tried yet (through stevedore), recording each failure."""
+        pending = [n for n in names if n not in self._loaded and n not in self._failures]
+        if not pending:
+            return
+        from stevedore import ExtensionManager, NamedExtensionManager
+
+        def on_failure(_manager: Any, entry_point: Any, exc: BaseException) -> None:
+            self._failures[entry_point.name] = f"{entry_point.value}: {type(exc).__name__}: {exc}"
+
+        with self._lock:
+            ExtensionManager.ENTRY_POINT_CACHE.pop(self.group, None)  # see plugins installed since
+            manager = NamedExtensionManager(
+                self.group, pending, invoke_on_load=False, on_load_failure_callback=on_failure,
+            )
+            for ext in manager.extensions:
+                self._loaded.setdefault(ext.name, ext.plugin)
+
+    def _conflict(self, name: str) -> list[str]:
+        """The distinct targets installed under ``name`` when there are several, else []."""
+        targets = self._listing().get(name, set())
+        return sorted(targets) if len(targets) > 1 else []
 
     def names(self) -> list[str]:
-        """Names that can be loaded (installed and locally registered)."""
-        return sorted(set(self._scan()) | set(self._local))
+        """Names that can be loaded (installed and locally registered); imports every installed plugin."""
+        installed = [n for n in self._listing() if not self._conflict(n)]
+        self._load(installed)
+        return sorted({n for n in installed if n in self._loaded} | set(self._local))
 
     def failures(self) -> dict[str, str]:
-        """Plugins of this group that failed to load, with their errors."""
-        self._scan()
+        """Plugins of this group that failed to load, with their errors; imports every installed plugin."""
+        self._load([n for n in self._listing() if not self._conflict(n)])
         return dict(self._failures)
 
     def source(self, name: str) -> str:
         """Where a plugin comes from: a distribution name, or 'registered in process'."""
-        self._scan()
+        self._listing()
         return "registered in process" if name in self._local else self._sources.get(name, "?")
 
     def get(self, name: str) -> Any:
-        """The plugin object (usually a class) registered under ``name``."""
+        """The plugin object (usually a class) registered under ``name``; imports only that plugin."""
         if name in self._local:
             return self._local[name]
-        installed = self._scan()
-        if name in self._conflicts:
+        conflict = self._conflict(name)
+        if conflict:
             raise PluginConflictError(
-                f"{self.kind} {name!r} is provided by several installed plugins ({', '.join(self._conflicts[name])}); "
+                f"{self.kind} {name!r} is provided by several installed plugins ({', '.join(conflict)}); "
                 "uninstall one of them"
             )
-        if name in installed:
-            return installed[name]
+        if name in self._listing():
+            self._load([name])
+        if name in self._loaded:
+            return self._loaded[name]
         if name in self._failures:
             raise PluginLoadError(f"{self.kind} plugin {name!r} failed to load: {self._failures[name]}")
         known = ", ".join(self.names()) or "none"
@@ -97,7 +111,7 @@ class Registry:
 
     def register(self, name: str, obj: Any, *, replace: bool = False) -> None:
         """Register a plugin in this process (e.g. from a test); refuses to shadow without ``replace``."""
-        if not replace and (name in self._local or name in self._scan()):
+        if not replace and (name in self._local or name in self._listing()):
             raise PluginConflictError(f"{self.kind} {name!r} is already registered; pass replace=True to override")
         self._local[name] = obj
 
@@ -106,9 +120,10 @@ class Registry:
         self._local.pop(name, None)
 
     def refresh(self) -> None:
-        """Forget the scan so newly installed plugins are seen."""
+        """Forget the listing and what was loaded, so newly installed plugins are seen."""
         with self._lock:
-            self._installed = None
+            self._targets = None
+            self._sources, self._loaded, self._failures = {}, {}, {}
 
 
 modalities = Registry("modality", GROUPS["modality"])

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from bpgan_core.admm import EFFORTS, RefineSettings, refine
+from bpgan_core.admm import EFFORTS, LatentAdam, RefineSettings, refine
 from bpgan_core.quantizers import ScalarQuantizer
 from bpgan_core.torch_adapters import TorchGenerator
 
@@ -131,3 +131,16 @@ def test_rate_weight_counts_bits_as_the_context_coder_does():
     assert len(coder.encode(rd.indices, k, table)) < len(coder.encode(plain.indices, k, table))
     distortion = [mse(x, torch.from_numpy(q.dequantize(r.indices))).mean().item() for r in (plain, rd)]
     assert distortion[1] >= distortion[0]  # the rate was bought with distortion
+
+
+def test_latent_adam_follows_torch_adam():
+    target = torch.linspace(-2, 3, 24).reshape(2, 3, 4)
+    ours, ref = torch.zeros(2, 3, 4, requires_grad=True), torch.zeros(2, 3, 4, requires_grad=True)
+    opt, ref_opt = LatentAdam(ours, lr=0.05), torch.optim.Adam([ref], lr=0.05)
+    for _ in range(25):
+        for z, o in ((ours, opt), (ref, ref_opt)):
+            o.zero_grad()
+            ((z - target) ** 4).sum().backward()
+            o.step()
+    assert not torch.equal(ours, torch.zeros_like(ours))
+    torch.testing.assert_close(ours, ref, rtol=1e-5, atol=1e-6)

@@ -43,6 +43,17 @@ def test_installed_plugins_are_found(site):
     assert reg.source("good") == "fakeplug-good 1.0"
 
 
+def test_get_imports_only_the_plugin_asked_for(site):
+    fake_distribution(site, "fakeplug-pair", "bpgan.test_group",
+                      {"one": "fakeplug_one:Thing", "two": "fakeplug_two:Thing"},
+                      {"fakeplug_one": "class Thing: pass", "fakeplug_two": "class Thing: pass"})
+    reg = Registry("thing", "bpgan.test_group")
+    assert reg.get("one").__module__ == "fakeplug_one"
+    assert "fakeplug_two" not in sys.modules
+    assert reg.names() == ["one", "two"]
+    assert "fakeplug_two" in sys.modules
+
+
 def test_unknown_name_lists_installed(site):
     fake_distribution(site, "fakeplug-good", "bpgan.test_group", {"good": "fakeplug_good:Thing"},
                       {"fakeplug_good": "class Thing: pass"})
