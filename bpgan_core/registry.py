@@ -75,10 +75,11 @@ class Registry:
         return sorted(targets) if len(targets) > 1 else []
 
     def names(self) -> list[str]:
-        """Names that can be loaded (installed and locally registered); imports every installed plugin."""
-        installed = [n for n in self._listing() if not self._conflict(n)]
-        self._load(installed)
-        return sorted({n for n in installed if n in self._loaded} | set(self._local))
+        """Installed names that load (or that conflict, which ``get`` reports) and locally registered
+        ones; imports every installed plugin."""
+        listing = self._listing()
+        self._load([n for n in listing if not self._conflict(n)])
+        return sorted({n for n in listing if n in self._loaded or self._conflict(n)} | set(self._local))
 
     def failures(self) -> dict[str, str]:
         """Plugins of this group that failed to load, with their errors; imports every installed plugin."""

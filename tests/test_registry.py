@@ -75,8 +75,11 @@ def test_conflicting_plugins_raise(site):
                       {"fakeplug_a": "class Thing: pass"})
     fake_distribution(site, "fakeplug-b", "bpgan.test_group", {"dup": "fakeplug_b:Thing"},
                       {"fakeplug_b": "class Thing: pass"})
+    reg = Registry("thing", "bpgan.test_group")
+    assert reg.names() == ["dup"]  # listed, so that `bpgan plugins` shows it, but never imported
+    assert "fakeplug_a" not in sys.modules and "fakeplug_b" not in sys.modules
     with pytest.raises(PluginConflictError, match="fakeplug_a:Thing, fakeplug_b:Thing"):
-        Registry("thing", "bpgan.test_group").get("dup")
+        reg.get("dup")
 
 
 def test_in_process_registration_refuses_to_shadow():
