@@ -61,7 +61,11 @@ def _cmd_plugins(args: argparse.Namespace) -> int:
     for reg in (registry.modalities, registry.quantizers, registry.entropy_coders, registry.model_dirs,
                 registry.bench_suites):
         print(f"[{reg.group}]")
+        conflicts = reg.conflicts()
         for name in reg.names():
+            if name in conflicts:
+                print(f"  {name:14s} CONFLICT: provided by {', '.join(conflicts[name])}")
+                continue
             extra = ""
             if reg is registry.modalities:
                 extra = "  models: " + (", ".join(c.id for c in list_models(name)) or "none")

@@ -86,6 +86,10 @@ class Registry:
         self._load([n for n in self._listing() if not self._conflict(n)])
         return dict(self._failures)
 
+    def conflicts(self) -> dict[str, list[str]]:
+        """Names that several installed plugins provide, with their targets (none of them is imported)."""
+        return {n: self._conflict(n) for n in self._listing() if self._conflict(n)}
+
     def source(self, name: str) -> str:
         """Where a plugin comes from: a distribution name, or 'registered in process'."""
         self._listing()

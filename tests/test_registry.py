@@ -78,6 +78,7 @@ def test_conflicting_plugins_raise(site):
     reg = Registry("thing", "bpgan.test_group")
     assert reg.names() == ["dup"]  # listed, so that `bpgan plugins` shows it, but never imported
     assert "fakeplug_a" not in sys.modules and "fakeplug_b" not in sys.modules
+    assert reg.conflicts() == {"dup": ["fakeplug_a:Thing", "fakeplug_b:Thing"]}
     with pytest.raises(PluginConflictError, match="fakeplug_a:Thing, fakeplug_b:Thing"):
         reg.get("dup")
 
@@ -100,3 +101,20 @@ def test_first_party_plugins_are_registered():
     assert {"scalar", "uniform"} <= set(registry.quantizers.names())
     assert {"range", "elias-gamma"} <= set(registry.entropy_coders.names())
     assert {"image", "speech"} <= set(registry.modalities.names())
+
+
+def test_cli_lists_conflicting_modalities_without_importing_them(site, capsys):
+    from bpgan_core import registry
+    from bpgan_core.cli import main
+
+    for dist, module in (("fakeplug-a", "fakeplug_a"), ("fakeplug-b", "fakeplug_b")):
+        fake_distribution(site, dist, registry.GROUPS["modality"], {"dupmod": f"{module}:Thing"},
+                          {module: "class Thing: pass"})
+    registry.modalities.refresh()
+    try:
+        assert main(["plugins"]) == 0
+    finally:
+        registry.modalities.refresh()
+    out = capsys.readouterr().out
+    assert "dupmod         CONFLICT: provided by fakeplug_a:Thing, fakeplug_b:Thing" in out
+    assert "image" in out and "fakeplug_a" not in sys.modules
