@@ -69,6 +69,12 @@ class Registry:
             for ext in manager.extensions:
                 self._loaded.setdefault(ext.name, ext.plugin)
 
+    def _load_all(self) -> dict[str, set[str]]:
+        """Import every installed plugin that no other claims; returns the listing."""
+        listing = self._listing()
+        self._load([n for n in listing if not self._conflict(n)])
+        return listing
+
     def _conflict(self, name: str) -> list[str]:
         """The distinct targets installed under ``name`` when there are several, else []."""
         targets = self._listing().get(name, set())
@@ -77,18 +83,17 @@ class Registry:
     def names(self) -> list[str]:
         """Installed names that load (or that conflict, which ``get`` reports) and locally registered
         ones; imports every installed plugin."""
-        listing = self._listing()
-        self._load([n for n in listing if not self._conflict(n)])
+        listing = self._load_all()
         return sorted({n for n in listing if n in self._loaded or self._conflict(n)} | set(self._local))
 
     def failures(self) -> dict[str, str]:
         """Plugins of this group that failed to load, with their errors; imports every installed plugin."""
-        self._load([n for n in self._listing() if not self._conflict(n)])
+        self._load_all()
         return dict(self._failures)
 
     def conflicts(self) -> dict[str, list[str]]:
         """Names that several installed plugins provide, with their targets (none of them is imported)."""
-        return {n: self._conflict(n) for n in self._listing() if self._conflict(n)}
+        return {n: sorted(t) for n, t in self._listing().items() if len(t) > 1}
 
     def source(self, name: str) -> str:
         """Where a plugin comes from: a distribution name, or 'registered in process'."""
