@@ -24,6 +24,8 @@ from bpgan_core.bench import (
     quality_at_rate,
     run_suite,
 )
+from bpgan_core.bench.analysis import at_rate_table
+from bpgan_core.bench.results import CodecResult, ItemResult, PointResult
 from bpgan_core.bench.cli import main, select_codecs
 from bpgan_core.bench.report import SCHEMA_VERSION, build_document, read_result, render_markdown, write_json
 from bpgan_image.bench import ImageBenchSuite, JpegCodec, WebpCodec
@@ -165,6 +167,16 @@ def test_bpgan_codec_passes_model_and_effort_and_reports_stages(monkeypatch: pyt
     assert codec.stage_timings() == {"generator": 0.25}
 
 
+def test_bench_runs_only_the_models_asked_for() -> None:
+    from bpgan_core.bench.bpgan_codec import bpgan_codecs
+
+    codecs = bpgan_codecs("image", ["fast", "default"], models=["image-0.25"])
+    assert [(c.name, [s.label for s in c.settings]) for c in codecs] == [
+        ("bpgan:fast", ["image-0.25"]), ("bpgan:default", ["image-0.25"])]
+    with pytest.raises(ValueError, match=r"no image model \['image-9'\] in this suite; available: image-0.1"):
+        bpgan_codecs("image", ["fast"], models=["image-9"])
+
+
 # --- reports --------------------------------------------------------------------------------------
 
 
@@ -216,6 +228,52 @@ def test_document_and_markdown_from_a_run() -> None:
     assert "| jpeg | q=10 |" in markdown and "| fake:default | step=8 |" in markdown
     assert "## Per-stage timings" in markdown and "encoder ms" in markdown
     assert "## Bjontegaard deltas" in markdown and "0.125 bpp" in markdown
+
+
+def _codec_result(name: str, points: dict[str, dict[str, tuple[float, float]]]) -> CodecResult:
+    """A CodecResult with one point per label, each {item: (rate, psnr)}."""
+    return CodecResult(name, name.split(":")[0], "1", [
+        PointResult(Setting(label, label), [ItemResult(item, 0, rate, {"psnr": value}, 0.0, 0.0, 0.0, 0.0)
+                                            for item, (rate, value) in items.items()])
+        for label, items in points.items()
+    ])
+
+
+def test_points_are_compared_with_the_references_at_their_own_rate() -> None:
+    # The reference gains 3 dB per doubling of the rate, on each item and on the mean curve.
+    reference = _codec_result("ref", {
+        "q1": {"a": (0.1, 26.0), "b": (0.2, 28.0)},
+        "q2": {"a": (0.2, 29.0), "b": (0.4, 31.0)},
+        "q3": {"a": (0.4, 32.0), "b": (0.8, 34.0)},
+    })
+    ours = _codec_result("bpgan:default", {
+        "inside": {"a": (0.2, 30.0), "b": (0.1, 27.0)},  # a: 1 dB ahead; b: below b's range
+        "below": {"a": (0.05, 27.5), "b": (0.2, 27.0)},  # mean 0.125 bpp, under the reference's 0.15
+        "above": {"a": (0.6, 33.0), "b": (1.0, 35.0)},
+    })
+    other = _codec_result("jpeg", {"q": {"a": (0.2, 20.0), "b": (0.4, 22.0)}})
+    env = {"cpu_count": 2, "torch_threads": 2, "repeats": 1, "memory_method": "rss"}
+    result = BenchResult("image", "bpp", "generated", ["a", "b"], [reference, ours, other], env)
+    rows = {r["setting"]: r for r in at_rate_table(result, ["ref", "missing"])}
+    assert set(rows) == {"inside", "below", "above"}  # only our codecs, only references that ran
+    inside = rows["inside"]
+    assert inside["rate"] == pytest.approx(0.15) and inside["value"] == pytest.approx(28.5)
+    assert inside["reference_value"] == pytest.approx(27.0) and inside["difference"] == pytest.approx(1.5)
+    assert inside["floor"] is None and not inside["dominates"]
+    assert inside["items"] == {"ahead": 1, "behind": 0, "outside": 1, "mean_difference": pytest.approx(1.0)}
+    below = rows["below"]
+    assert below["reference_value"] is None and below["difference"] is None
+    assert below["floor"] == {"rate": pytest.approx(0.15), "value": pytest.approx(27.0)} and below["dominates"]
+    assert below["items"] == {"ahead": 0, "behind": 1, "outside": 1, "mean_difference": pytest.approx(-1.0)}
+    assert rows["above"]["reference_value"] is None and rows["above"]["floor"] is None
+
+    doc = build_document(result, "jpeg", (0.25,), references=["ref"])
+    assert doc["at_rate"]["references"] == ["ref"]
+    markdown = render_markdown(doc)
+    assert "## Against reference codecs at each point's own rate" in markdown
+    assert "| bpgan:default | inside | 0.150 | psnr | 28.500 | ref | 27.000 | +1.500 | 1 / 0 / 1 |" in markdown
+    assert "below its range (lowest: 0.150 bpp, 27.000) | +0.250 (cheaper and better)" in markdown
+    assert build_document(result, "jpeg", (0.25,))["at_rate"]["references"] == ["jpeg"]
 
 
 def test_result_round_trips_through_json(tmp_path: Path) -> None:

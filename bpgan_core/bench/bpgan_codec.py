@@ -61,15 +61,25 @@ class BpganCodec(Codec):
 
 
 def bpgan_codecs(
-    modality: str, efforts: Sequence[str] | None = None, accepts: Callable[[ModelCard], bool] | None = None
+    modality: str, efforts: Sequence[str] | None = None, accepts: Callable[[ModelCard], bool] | None = None,
+    models: Sequence[str] | None = None,
 ) -> list[BpganCodec]:
     """One codec per effort preset (default: all) over the installed models of ``modality`` that
-    ``accepts`` (default: all); [] if none."""
+    ``accepts`` (default: all) and, if given, whose id is in ``models``; [] if none.
+
+    Raises ValueError for an unknown effort or a model id in ``models`` that the suite cannot run.
+    """
     from bpgan_core import EFFORTS, list_models
 
     chosen = list(efforts) if efforts else list(EFFORTS)
     unknown = sorted(set(chosen) - set(EFFORTS))
     if unknown:
         raise ValueError(f"unknown effort preset(s) {unknown}; available: {list(EFFORTS)}")
-    models = [card for card in list_models(modality) if accepts is None or accepts(card)]
-    return [BpganCodec(modality, models, effort) for effort in chosen] if models else []
+    cards = [card for card in list_models(modality) if accepts is None or accepts(card)]
+    if models:
+        missing = sorted(set(models) - {card.id for card in cards})
+        if missing:
+            available = ", ".join(card.id for card in cards) or "none"
+            raise ValueError(f"no {modality} model {missing} in this suite; available: {available}")
+        cards = [card for card in cards if card.id in models]
+    return [BpganCodec(modality, cards, effort) for effort in chosen] if cards else []

@@ -56,6 +56,10 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         help="run only these codecs (names or families, comma or space separated, e.g. jpeg,webp bpgan)",
     )
     parser.add_argument("--efforts", nargs="+", default=None, metavar="EFFORT", help="effort presets (default all)")
+    parser.add_argument(
+        "--models", nargs="+", default=None, metavar="ID",
+        help="run only these of our models (default: every installed model the suite accepts)",
+    )
     parser.add_argument("--no-bpgan", action="store_true", help="run the classical codecs only")
     parser.add_argument("--anchor", default=None, help="codec the BD deltas are taken against (suite default)")
     parser.add_argument("--bd-method", choices=METHODS, default="pchip", help="BD interpolation (default pchip)")
@@ -118,7 +122,7 @@ def run_bench(args: argparse.Namespace) -> int:
         if not args.no_bpgan:
             from bpgan_core.bench.bpgan_codec import bpgan_codecs
 
-            ours = bpgan_codecs(suite.modality, args.efforts, suite.accepts_model)
+            ours = bpgan_codecs(suite.modality, args.efforts, suite.accepts_model, args.models)
             if not ours:
                 print(f"bpgan bench: no {suite.modality} model installed; classical codecs only", file=sys.stderr)
             codecs += ours
@@ -136,7 +140,7 @@ def run_bench(args: argparse.Namespace) -> int:
     result = run_suite(suite, codecs, items, str(args.data), args.repeats, progress=not args.no_progress, skip=done)
     if args.reuse:
         result = result.merged_with(reused, str(args.reuse), codecs)
-    document = build_document(result, args.anchor or suite.anchor, suite.fixed_rates, args.bd_method)
+    document = build_document(result, args.anchor or suite.anchor, suite.fixed_rates, args.bd_method, suite.references)
     out = args.out or Path("bench_out") / suite.name
     out.mkdir(parents=True, exist_ok=True)
     write_json(document, out / "results.json")

@@ -9,16 +9,19 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from bpgan_core.bench.analysis import bd_table, fixed_rate_table
+from bpgan_core.bench.analysis import at_rate_table, bd_table, fixed_rate_table
 from bpgan_core.bench.results import BenchResult
 
 SCHEMA_VERSION = 1
 
 
 def build_document(
-    result: BenchResult, anchor: str, fixed_rates: Sequence[float], bd_method: str = "pchip"
+    result: BenchResult, anchor: str, fixed_rates: Sequence[float], bd_method: str = "pchip",
+    references: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """Everything a run measured plus its rate-distortion summaries, as JSON-ready data."""
+    """Everything a run measured plus its rate-distortion summaries, as JSON-ready data; our points
+    are compared at their own rate with ``references`` (default: the anchor)."""
+    references = list(references) or [anchor]
     return {
         "schema_version": SCHEMA_VERSION,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -31,6 +34,7 @@ def build_document(
         "codecs": [codec.to_dict() for codec in result.codecs],
         "bd": {"anchor": anchor, "method": bd_method, "rows": bd_table(result, anchor, bd_method)},
         "fixed_rates": {"rates": list(fixed_rates), "rows": fixed_rate_table(result, fixed_rates)},
+        "at_rate": {"references": references, "rows": at_rate_table(result, references)},
     }
 
 
@@ -125,6 +129,40 @@ def _fixed_rate_section(doc: dict[str, Any]) -> str:
     return "Interpolated (pchip in log rate); n/a outside a codec's measured rate range.\n\n" + _table(header, rows)
 
 
+def _reference_cell(row: dict[str, Any], unit: str) -> tuple[str, str]:
+    """The reference's value at the row's rate and the difference, or what stands in for them."""
+    if row["reference_value"] is not None:
+        return _fmt(row["reference_value"]), f"{row['difference']:+.3f}"
+    if row["floor"] is None:
+        return "above its range", "n/a"
+    floor = row["floor"]
+    cell = f"below its range (lowest: {_fmt(floor['rate'])} {unit}, {_fmt(floor['value'])})"
+    verdict = "cheaper and better" if row["dominates"] else "cheaper, worse"
+    return cell, f"{row['value'] - floor['value']:+.3f} ({verdict})"
+
+
+def _at_rate_section(doc: dict[str, Any]) -> str:
+    at_rate = doc.get("at_rate") or {"rows": []}
+    if not at_rate["rows"]:
+        return ""
+    unit = doc["rate_unit"]
+    header = ["codec", "setting", f"rate ({unit})", "metric", "value", "reference", "reference at this rate",
+              "difference", "items ahead / behind / outside"]
+    rows = []
+    for r in at_rate["rows"]:
+        reference, difference = _reference_cell(r, unit)
+        items = r["items"]
+        rows.append([r["codec"], r["setting"], _fmt(r["rate"]), r["metric"], _fmt(r["value"]), r["reference"],
+                     reference, difference, f"{items['ahead']} / {items['behind']} / {items['outside']}"])
+    intro = (
+        "## Against reference codecs at each point's own rate\n\n"
+        "Each reference's mean curve interpolated (pchip in log rate) at the point's mean rate. Per item, "
+        "each item against the reference's curve for that item at that item's rate; items outside that "
+        "curve's rate range are counted apart."
+    )
+    return intro + "\n\n" + _table(header, rows)
+
+
 def _stages_section(doc: dict[str, Any]) -> str:
     staged = [(c, p) for c in doc["codecs"] for p in c["points"] if p["mean"]["stages"]]
     if not staged:
@@ -154,7 +192,8 @@ def _reused_summary(doc: dict[str, Any], reused: dict[str, Any]) -> str:
 
 
 def render_markdown(doc: dict[str, Any]) -> str:
-    """Markdown report of a results document: operating points, BD deltas, fixed rates, stages."""
+    """Markdown report of a results document: operating points, BD deltas, fixed rates, our points at
+    their own rate against the references, stages."""
     env = doc["environment"]
     intro = (
         f"# {doc.get('suite', doc['modality']).capitalize()} benchmark\n\n"
@@ -170,6 +209,7 @@ def render_markdown(doc: dict[str, Any]) -> str:
         "## Operating points\n\nMeans over items; peak memory is the maximum over items.\n\n" + _points_table(doc),
         "## Bjontegaard deltas\n\n" + _bd_section(doc),
         "## Quality at fixed rates\n\n" + _fixed_rate_section(doc),
+        _at_rate_section(doc),
         _stages_section(doc),
     ]
     return "\n\n".join(s for s in sections if s) + "\n"

@@ -15,13 +15,16 @@ class BenchSuite(ABC):
     """Modality-specific parts of a benchmark: data loading, rate, quality metrics, reference codecs.
 
     Class attributes: ``modality`` (e.g. "image"; the models it runs), ``rate_unit`` (e.g. "bpp"), ``fixed_rates``
-    (rates at which quality is interpolated) and ``anchor`` (codec name BD deltas are taken against).
+    (rates at which quality is interpolated), ``anchor`` (codec name BD deltas are taken against) and
+    ``references`` (codecs each of our operating points is compared with at its own rate; default:
+    the anchor).
     """
 
     modality: str
     rate_unit: str
     fixed_rates: tuple[float, ...]
     anchor: str
+    references: tuple[str, ...] = ()
 
     @abstractmethod
     def load_items(self, data_dir: Path, limit: int | None) -> list[tuple[str, Any]]:

@@ -86,6 +86,7 @@ class ImageBenchSuite(BenchSuite):
     rate_unit = "bpp"
     fixed_rates = (0.125, 0.25, 0.5, 1.0)
     anchor = "jpeg"
+    references = ("webp", "avif")
 
     def load_items(self, data_dir: Path, limit: int | None) -> list[tuple[str, np.ndarray]]:
         """Image files of ``data_dir`` in name order, converted to RGB uint8 arrays."""
