@@ -116,3 +116,41 @@ def test_bf16_defaults_to_what_the_cpu_computes_natively(tmp_path):
     auto = TrainConfig(out=str(tmp_path / "a"), threads=1)
     assert Trainer(TinyRecipe(2), auto).bf16 is native_bf16()
     assert Trainer(TinyRecipe(2), TrainConfig(out=str(tmp_path / "b"), threads=1, bf16=True)).bf16 is True
+
+
+class TinyDiscriminator(torch.nn.Module):
+    """One scale: a feature map, then the patch prediction."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.features = torch.nn.Conv1d(1, 4, 3, padding=1)
+        self.head = torch.nn.Conv1d(4, 1, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> list[list[torch.Tensor]]:
+        f = torch.relu(self.features(x))
+        return [[f, self.head(f)]]
+
+
+class GanRecipe(TinyRecipe):
+    def networks(self) -> tuple[Any, Any, Any]:
+        enc, gen, _ = super().networks()
+        return enc, gen, TinyDiscriminator()
+
+
+def _after_one_step(tmp_path, name: str, **kw) -> Trainer:
+    trainer = Trainer(GanRecipe(2), _config(tmp_path / name, **kw))
+    trainer.train_step(next(trainer.recipe.batches(0)))
+    return trainer
+
+
+def test_gan_warmup_ramps_the_generator_terms_while_the_discriminator_trains(tmp_path):
+    plain = _after_one_step(tmp_path, "plain", adv_weight=0.0, fm_weight=0.0)
+    ramped = _after_one_step(tmp_path, "ramped", adv_weight=1.0, fm_weight=1.0, gan_warmup_steps=4)
+    direct = _after_one_step(tmp_path, "direct", adv_weight=1.0, fm_weight=1.0)
+    gen = [t.generator.state_dict()["0.weight"] for t in (plain, ramped, direct)]
+    disc = [t.discriminator.state_dict()["head.weight"] for t in (plain, ramped, direct)]
+    # step 0 of the ramp: the generator moves exactly as without adversarial terms ...
+    assert torch.equal(gen[1], gen[0]) and not torch.equal(gen[2], gen[0])
+    # ... while the discriminator already learns (it does not train at all when adv_weight is 0)
+    assert not torch.equal(disc[1], disc[0]) and torch.equal(disc[1], disc[2])
+    assert [ramped.gan_scale(s) for s in (0, 2, 4, 9)] == [0.0, 0.5, 1.0, 1.0]

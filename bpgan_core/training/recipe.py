@@ -23,6 +23,10 @@ class TrainConfig:
     temperature_max: float = 100.0
     adv_weight: float = 0.0
     fm_weight: float = 0.0
+    gan_warmup_steps: int = 0
+    """Steps over which the generator's adversarial and feature-matching weights ramp linearly from 0
+    to ``adv_weight`` / ``fm_weight``; the discriminator trains from the first step, so a run warm-started
+    from a non-adversarial model does not follow the gradients of an untrained discriminator."""
     rate_weight: float = 0.0
     rate_model: str = "channel"
     """What the rate term counts: "channel" (indices per channel, the ``range`` coder's prior) or

@@ -100,6 +100,10 @@ class Trainer:
         self.rate.reset()
         self.centers_ready = True
 
+    def gan_scale(self, step: int) -> float:
+        """Share of ``adv_weight`` and ``fm_weight`` the generator feels at ``step`` (warm-up ramp)."""
+        return min(1.0, step / self.cfg.gan_warmup_steps) if self.cfg.gan_warmup_steps > 0 else 1.0
+
     def _lr(self, step: int) -> float:
         start = int(self.cfg.lr_decay_from * self.cfg.steps)
         if step < start:
@@ -126,8 +130,9 @@ class Trainer:
                     real = self.discriminator(x)
                 adv = lsgan_generator_loss(fake)
                 fm = feature_matching_loss(real, fake)
-                loss = loss + cfg.adv_weight * adv + cfg.fm_weight * fm
-                terms.update(adv=float(adv.detach()), fm=float(fm.detach()))
+                scale = self.gan_scale(self.step)
+                loss = loss + scale * (cfg.adv_weight * adv + cfg.fm_weight * fm)
+                terms.update(adv=float(adv.detach()), fm=float(fm.detach()), gan_scale=scale)
         if phase != "float":
             zf = z.float()
             with torch.no_grad():
