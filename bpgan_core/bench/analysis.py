@@ -99,26 +99,24 @@ def at_rate_table(result: BenchResult, references: Sequence[str], family: str = 
     the mean difference over the items inside).
     """
     present = {codec.name: codec for codec in result.codecs}
+    curves = {(name, metric): (rd_curve(present[name], metric), _item_curves(present[name], metric))
+              for name in references if name in present for metric in result.metric_names}
     rows = []
     for codec in result.codecs:
         if codec.family != family:
             continue
         for point in codec.points:
             mean = point.summary()
-            for name in references:
-                if name not in present:
-                    continue
-                for metric in result.metric_names:
-                    rates, values = rd_curve(present[name], metric)
-                    lowest = min(range(len(rates)), key=rates.__getitem__)
-                    value, own = _value_at(rates, values, mean["rate"]), mean["metrics"][metric]
-                    below = mean["rate"] < rates[lowest]
-                    rows.append({
-                        "codec": codec.name, "setting": point.setting.label, "reference": name, "metric": metric,
-                        "rate": mean["rate"], "value": own, "reference_value": value,
-                        "difference": None if value is None else own - value,
-                        "floor": {"rate": rates[lowest], "value": values[lowest]} if below else None,
-                        "dominates": below and own >= values[lowest],
-                        "items": _per_item(point, _item_curves(present[name], metric), metric),
-                    })
+            for (name, metric), ((rates, values), items) in curves.items():
+                lowest = min(range(len(rates)), key=rates.__getitem__)
+                value, own = _value_at(rates, values, mean["rate"]), mean["metrics"][metric]
+                below = mean["rate"] < rates[lowest]
+                rows.append({
+                    "codec": codec.name, "setting": point.setting.label, "reference": name, "metric": metric,
+                    "rate": mean["rate"], "value": own, "reference_value": value,
+                    "difference": None if value is None else own - value,
+                    "floor": {"rate": rates[lowest], "value": values[lowest]} if below else None,
+                    "dominates": below and own >= values[lowest],
+                    "items": _per_item(point, items, metric),
+                })
     return rows
