@@ -390,6 +390,63 @@ class CountingCodec(StagedCodec):
         return super().encode(signal, setting)
 
 
+class ModelsCodec(CountingCodec):
+    """CountingCodec standing in for ``bpgan:default``: a setting per model, whose value changes when
+    that model is retrained (as our models' fingerprints do)."""
+
+    def __init__(self, steps: tuple[int, ...], retrained: set[int]) -> None:
+        super().__init__()
+        self.steps = steps
+        self.retrained = retrained
+
+    @property
+    def settings(self) -> list[Setting]:
+        return [Setting(f"step={s}", s + 1 if s in self.retrained else s) for s in self.steps]
+
+
+def test_reuse_keeps_the_valid_points_of_models_and_codecs_this_run_leaves_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "images"
+    data.mkdir()
+    for i in range(2):
+        Image.fromarray(smooth_image(i)).save(data / f"pic{i}.png")
+    retrained: set[int] = set()
+    made: list[ModelsCodec] = []
+
+    def fake_models(modality: str, efforts: object = None, accepts: object = None, models: object = None) -> list:
+        made.append(ModelsCodec(tuple(int(m) for m in models) if models else (64, 32, 16, 8), retrained))
+        return made[-1:]
+
+    monkeypatch.setattr("bpgan_core.bench.bpgan_codec.bpgan_codecs", fake_models)
+    monkeypatch.setattr(ImageBenchSuite, "classical_codecs", lambda self: [JpegCodec()])
+    jpeg_points = len(JpegCodec().settings)
+    common = [IMAGE_SUITE, "--data", str(data), "--repeats", "1", "--no-progress"]
+    assert main([*common, "--out", str(tmp_path / "first")]) == 0
+    first = json.loads((tmp_path / "first" / "results.json").read_text())
+
+    retrained.add(16)
+    made.clear()
+    capsys.readouterr()
+    reuse = ["--reuse", str(tmp_path / "first" / "results.json")]
+    assert main([*common, *reuse, "--models", "16", "--out", str(tmp_path / "second")]) == 0
+    assert {label for codec in made for label in codec.labels} == {"step=16"}  # the retrained model only
+    assert (f"{jpeg_points + 3} operating points of {reuse[1]}: {jpeg_points} not run again, 3 carried over "
+            "from codecs not run here; 1 stale points dropped") in capsys.readouterr().err
+    second = json.loads((tmp_path / "second" / "results.json").read_text())
+    assert [c["name"] for c in second["codecs"]] == ["jpeg", "fake:default"]
+    old, new = first["codecs"][1]["points"], second["codecs"][1]["points"]
+    assert [p["setting"] for p in new] == ["step=64", "step=32", "step=16", "step=8"]
+    assert [new[i] for i in (0, 1, 3)] == [old[i] for i in (0, 1, 3)] and new[2] != old[2]
+
+    made.clear()
+    reuse = ["--reuse", str(tmp_path / "second" / "results.json")]
+    assert main([*common, *reuse, "--codecs", "jpeg", "--out", str(tmp_path / "third")]) == 0
+    assert all(codec.labels == [] for codec in made)
+    third = json.loads((tmp_path / "third" / "results.json").read_text())
+    assert third["codecs"] == second["codecs"]
+
+
 def test_reuse_takes_measured_points_from_an_earlier_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -66,8 +66,8 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
     parser.add_argument(
         "--reuse", type=Path, default=None, metavar="RESULTS_JSON",
-        help="take the codecs already measured in this results.json (same data and items) from it instead of "
-        "running them again",
+        help="take the points already measured in this results.json (same data and items) from it instead of "
+        "running them again; codecs and models this run leaves out keep their still-valid points",
     )
 
 
@@ -114,32 +114,49 @@ def reused_points(
     return reused
 
 
+def describe_reuse(path: Path, reused: Sequence[CodecResult], selected: Sequence[Codec]) -> str:
+    """One line on what ``--reuse path`` takes: points not run again, points carried over from codecs
+    this run does not select, and stale points dropped (another version, setting or fingerprint)."""
+    runs = {(c.name, s.label) for c in selected for s in c.settings}
+    kept = [(c.name, p.setting.label) for c in reused for p in c.points]
+    skipped = sum(key in runs for key in kept)
+    stale = sum(len(c.points) for c in read_result(path).codecs) - len(kept)
+    return (
+        f"reusing {len(kept)} operating points of {path}: {skipped} not run again, {len(kept) - skipped} "
+        f"carried over from codecs not run here; {stale} stale points dropped"
+    )
+
+
 def run_bench(args: argparse.Namespace) -> int:
     """Run the benchmark described by parsed ``args``; return 0, or 2 on a usage error."""
     try:
         suite = load_suite(args.modality)
+        from bpgan_core.bench.bpgan_codec import bpgan_codecs
+
         codecs: list[Codec] = list(suite.classical_codecs())
         if not args.no_bpgan:
-            from bpgan_core.bench.bpgan_codec import bpgan_codecs
-
             ours = bpgan_codecs(suite.modality, args.efforts, suite.accepts_model, args.models)
             if not ours:
                 print(f"bpgan bench: no {suite.modality} model installed; classical codecs only", file=sys.stderr)
             codecs += ours
         codecs = select_codecs(codecs, args.codecs)
         items = suite.load_items(args.data, args.limit)
-        reused = reused_points(args.reuse, suite, args.data, [n for n, _ in items], codecs) if args.reuse else []
+        if args.reuse:
+            # Every codec installed here, so that what this run does not select keeps its valid points.
+            installed = [*suite.classical_codecs(), *bpgan_codecs(suite.modality, None, suite.accepts_model)]
+            reused = reused_points(args.reuse, suite, args.data, [n for n, _ in items], installed)
     except (BpganError, ValueError, FileNotFoundError, ImportError) as exc:
         print(f"bpgan bench: error: {exc}", file=sys.stderr)
         return 2
     from bpgan_core.bench.plots import plot_rd  # matplotlib: imported only when a run needs it
 
-    done = {(codec.name, point.setting.label) for codec in reused for point in codec.points}
+    done: set[tuple[str, str]] = set()
     if args.reuse:
-        print(f"bpgan bench: reusing {len(done)} operating points from {args.reuse}", file=sys.stderr)
+        done = {(codec.name, point.setting.label) for codec in reused for point in codec.points}
+        print(f"bpgan bench: {describe_reuse(args.reuse, reused, codecs)}", file=sys.stderr)
     result = run_suite(suite, codecs, items, str(args.data), args.repeats, progress=not args.no_progress, skip=done)
     if args.reuse:
-        result = result.merged_with(reused, str(args.reuse), codecs)
+        result = result.merged_with(reused, str(args.reuse), installed)
     document = build_document(result, args.anchor or suite.anchor, suite.fixed_rates, args.bd_method, suite.references)
     out = args.out or Path("bench_out") / suite.name
     out.mkdir(parents=True, exist_ok=True)
