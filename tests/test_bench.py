@@ -46,6 +46,15 @@ def smooth_image(seed: int, size: int = 64) -> np.ndarray:
     return np.asarray(Image.fromarray(noise).resize((size, size), Image.BICUBIC))
 
 
+def smooth_image_folder(tmp_path: Path, count: int = 2) -> Path:
+    """``tmp_path/images`` holding ``count`` smooth PNG pictures pic0.png, pic1.png ..."""
+    data = tmp_path / "images"
+    data.mkdir()
+    for i in range(count):
+        Image.fromarray(smooth_image(i)).save(data / f"pic{i}.png")
+    return data
+
+
 # --- metrics -------------------------------------------------------------------------------------
 
 
@@ -308,10 +317,7 @@ def read_outputs(out: Path, metrics: list[str]) -> dict:
 
 
 def test_image_bench_end_to_end(tmp_path: Path) -> None:
-    data = tmp_path / "images"
-    data.mkdir()
-    for i in range(3):
-        Image.fromarray(smooth_image(i)).save(data / f"pic{i}.png")
+    data = smooth_image_folder(tmp_path, 3)
     out = tmp_path / "out"
     argv = [IMAGE_SUITE, "--data", str(data), "--limit", "2", "--out", str(out), "--repeats", "1",
             "--codecs", "jpeg,webp", "--no-bpgan", "--no-progress"]
@@ -407,10 +413,7 @@ class ModelsCodec(CountingCodec):
 def test_reuse_keeps_the_valid_points_of_models_and_codecs_this_run_leaves_out(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    data = tmp_path / "images"
-    data.mkdir()
-    for i in range(2):
-        Image.fromarray(smooth_image(i)).save(data / f"pic{i}.png")
+    data = smooth_image_folder(tmp_path)
     retrained: set[int] = set()
     made: list[ModelsCodec] = []
 
@@ -450,10 +453,7 @@ def test_reuse_keeps_the_valid_points_of_models_and_codecs_this_run_leaves_out(
 def test_reuse_takes_measured_points_from_an_earlier_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    data = tmp_path / "images"
-    data.mkdir()
-    for i in range(2):
-        Image.fromarray(smooth_image(i)).save(data / f"pic{i}.png")
+    data = smooth_image_folder(tmp_path)
     counting = CountingCodec()
     monkeypatch.setattr(ImageBenchSuite, "classical_codecs", lambda self: [JpegCodec(), counting])
     common = [IMAGE_SUITE, "--data", str(data), "--repeats", "1", "--no-bpgan", "--no-progress"]
