@@ -16,18 +16,24 @@ def export_onnx(
     output_name: str = "x",
     opset: int = 17,
     check: bool = True,
+    float16_weights: bool = False,
 ) -> None:
     """Export ``module`` (eval mode, fp32) so every axis but the channel axis is dynamic.
 
-    ``metadata`` is stored as ONNX metadata_props (e.g. model id, modality). With ``check`` the
-    exported graph is run through ONNX Runtime and compared with torch on ``example``.
+    ``metadata`` is stored as ONNX metadata_props (e.g. model id, modality). With ``float16_weights``
+    the weights are stored in float16 (:func:`store_weights_float16`) and the graph still computes in
+    float32. With ``check`` the exported graph is run through ONNX Runtime and compared with torch on
+    ``example`` (with float16-rounded weights where the file stores them so).
     """
+    import copy
     import warnings
 
     import onnx
     import torch
 
-    module = module.eval().float()
+    module = copy.deepcopy(module).eval().float()
+    if float16_weights:
+        module = module.half().float()
     axes = {0: "batch", **{i: f"dim{i}" for i in range(2, example.dim())}}
     with warnings.catch_warnings():  # the TorchScript exporter is deprecated but handles dynamic axes well
         warnings.simplefilter("ignore", DeprecationWarning)
@@ -40,6 +46,8 @@ def export_onnx(
         entry = model.metadata_props.add()
         entry.key, entry.value = str(key), str(value)
     onnx.save(model, str(path))
+    if float16_weights:
+        store_weights_float16(path)
     if check:
         from .onnx_runtime import create_session
 
@@ -49,3 +57,30 @@ def export_onnx(
         err = float(np.max(np.abs(got - expected)))
         if err > 1e-3 * max(1.0, float(np.max(np.abs(expected)))):
             raise RuntimeError(f"ONNX export of {type(module).__name__} differs from torch by {err}")
+
+
+def store_weights_float16(path: str | os.PathLike[str]) -> None:
+    """Rewrite the ONNX file at ``path`` so that its float32 weights are stored in float16.
+
+    Each float32 initializer ``w`` becomes a float16 initializer ``w.float16`` feeding a Cast back to
+    float32 named ``w``, so the graph computes in float32 as before (ONNX Runtime folds the casts when
+    it loads the file) on weights rounded to float16: about half the file. The sender's ``sender.pt``
+    stores its weights with the same rounding.
+    """
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    model = onnx.load(str(path))
+    graph = model.graph
+    casts = []
+    for init in graph.initializer:
+        if init.data_type != TensorProto.FLOAT:
+            continue
+        name = init.name
+        init.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(init).astype(np.float16), f"{name}.float16"))
+        casts.append(helper.make_node("Cast", [f"{name}.float16"], [name], to=TensorProto.FLOAT, name=f"{name}.cast"))
+    nodes = [*casts, *graph.node]
+    del graph.node[:]
+    graph.node.extend(nodes)
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))

@@ -85,11 +85,27 @@ def test_resume_takes_precedence_over_init(tmp_path):
     assert torch.equal(resumed.encoder.state_dict()["0.weight"], own["encoder"]["0.weight"])
 
 
-def test_export_writes_float16_sender(tmp_path):
-    out = Trainer(TinyRecipe(2), _config(tmp_path / "a")).run()
+def test_export_writes_float16_sender_and_float16_onnx_weights_that_match_it(tmp_path):
+    import numpy as np
+    import onnx
+
+    from bpgan_core.onnx_runtime import create_session
+
+    trainer = Trainer(TinyRecipe(2), _config(tmp_path / "a"))
+    out = trainer.run()
     assert json.loads((out / "model.json").read_text())["training"]["steps_done"] == 4
     sender = torch.load(out / "sender.pt", weights_only=True)
     assert all(v.dtype == torch.float16 for part in sender.values() for v in part.values())
+    graph = onnx.load(str(out / "generator.onnx")).graph
+    assert {i.data_type for i in graph.initializer} == {onnx.TensorProto.FLOAT16}
+    # the receiver's generator computes in float32 on exactly the sender's float16 weights
+    generator = TinyRecipe(2).networks()[1]
+    generator.load_state_dict({k: v.float() for k, v in sender["generator"].items()})
+    z = torch.randn(3, 2, 5)
+    with torch.no_grad():
+        expected = generator(z).numpy()
+    got = create_session(out / "generator.onnx", "cpu").run(None, {"z": z.numpy()})[0]
+    assert got.dtype == np.float32 and np.allclose(got, expected, rtol=1e-5, atol=1e-6)
 
 
 def test_log_widens_when_a_phase_adds_terms(tmp_path):

@@ -277,8 +277,9 @@ class Trainer:
         return fit_channel_prior(indices, self.cfg.centers), fit_context_prior(indices, self.cfg.centers)
 
     def export(self, directory: Path) -> Path:
-        """Write a complete model folder (model.json, context_prior.npy, generator.onnx in float32,
-        sender.pt in float16); the model codes with the range-context coder."""
+        """Write a complete model folder (model.json, context_prior.npy, generator.onnx computing in
+        float32 on weights stored in float16, sender.pt in float16); the model codes with the
+        range-context coder."""
         cfg = self.cfg
         directory.mkdir(parents=True, exist_ok=True)
         self.encoder.eval()
@@ -289,7 +290,7 @@ class Trainer:
         torch.save({"encoder": _float16(self.encoder.state_dict()), "generator": _float16(self.generator.state_dict())},
                    directory / "sender.pt")
         export_onnx(self.generator, self.recipe.example_latent(), directory / "generator.onnx",
-                    {"bpgan.model": model_id, "bpgan.modality": self.recipe.modality})
+                    {"bpgan.model": model_id, "bpgan.modality": self.recipe.modality}, float16_weights=True)
         prior, context_prior = self._priors()
         np.save(directory / CONTEXT_FILE, context_prior.astype(np.int32))
         spec = {
