@@ -91,8 +91,7 @@ def test_export_writes_float16_sender_and_float16_onnx_weights_that_match_it(tmp
 
     from bpgan_core.onnx_runtime import create_session
 
-    trainer = Trainer(TinyRecipe(2), _config(tmp_path / "a"))
-    out = trainer.run()
+    out = Trainer(TinyRecipe(2), _config(tmp_path / "a")).run()
     assert json.loads((out / "model.json").read_text())["training"]["steps_done"] == 4
     sender = torch.load(out / "sender.pt", weights_only=True)
     assert all(v.dtype == torch.float16 for part in sender.values() for v in part.values())

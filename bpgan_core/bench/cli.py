@@ -11,7 +11,7 @@ from typing import Any
 from bpgan_core.bench.bjontegaard import METHODS
 from bpgan_core.bench.codec import Codec
 from bpgan_core.bench.report import build_document, read_result, render_markdown, write_json
-from bpgan_core.bench.results import CodecResult
+from bpgan_core.bench.results import BenchResult, CodecResult
 from bpgan_core.bench.runner import run_suite
 from bpgan_core.bench.suite import BenchSuite, load_suite
 from bpgan_core.errors import BpganError
@@ -85,16 +85,15 @@ def select_codecs(codecs: Sequence[Codec], names: Sequence[str] | None) -> list[
 
 
 def reused_points(
-    path: Path, suite: BenchSuite, data_dir: Path, items: Sequence[str], codecs: Sequence[Codec]
+    previous: BenchResult, path: Path, suite: BenchSuite, data_dir: Path, items: Sequence[str], codecs: Sequence[Codec]
 ) -> list[CodecResult]:
-    """The points of ``path`` (a results.json) that this run would measure again, per codec.
+    """The points of ``previous`` (read from the results.json ``path``) that ``codecs`` would produce, per codec.
 
     A point is reused when a codec of ``codecs`` has the same name and version and a setting with
     the same label and value (for our models the value holds the model's fingerprint, so a
     retrained model is measured again). Raises ValueError unless that file measured the same suite
     on the same data folder and items.
     """
-    previous = read_result(path)
     if previous.suite != suite.name:
         raise ValueError(f"{path} is a {previous.suite!r} benchmark, not {suite.name!r}")
     if Path(previous.data_dir).resolve() != data_dir.resolve():
@@ -114,13 +113,14 @@ def reused_points(
     return reused
 
 
-def describe_reuse(path: Path, reused: Sequence[CodecResult], selected: Sequence[Codec]) -> str:
-    """One line on what ``--reuse path`` takes: points not run again, points carried over from codecs
-    this run does not select, and stale points dropped (another version, setting or fingerprint)."""
+def describe_reuse(path: Path, previous: BenchResult, reused: Sequence[CodecResult], selected: Sequence[Codec]) -> str:
+    """One line on what ``--reuse path`` (read as ``previous``) takes: points not run again, points
+    carried over from codecs this run does not select, and stale points dropped (another version,
+    setting or fingerprint)."""
     runs = {(c.name, s.label) for c in selected for s in c.settings}
     kept = [(c.name, p.setting.label) for c in reused for p in c.points]
     skipped = sum(key in runs for key in kept)
-    stale = sum(len(c.points) for c in read_result(path).codecs) - len(kept)
+    stale = sum(len(c.points) for c in previous.codecs) - len(kept)
     return (
         f"reusing {len(kept)} operating points of {path}: {skipped} not run again, {len(kept) - skipped} "
         f"carried over from codecs not run here; {stale} stale points dropped"
@@ -144,7 +144,8 @@ def run_bench(args: argparse.Namespace) -> int:
         if args.reuse:
             # Every codec installed here, so that what this run does not select keeps its valid points.
             installed = [*suite.classical_codecs(), *bpgan_codecs(suite.modality, None, suite.accepts_model)]
-            reused = reused_points(args.reuse, suite, args.data, [n for n, _ in items], installed)
+            previous = read_result(args.reuse)
+            reused = reused_points(previous, args.reuse, suite, args.data, [n for n, _ in items], installed)
     except (BpganError, ValueError, FileNotFoundError, ImportError) as exc:
         print(f"bpgan bench: error: {exc}", file=sys.stderr)
         return 2
@@ -153,7 +154,7 @@ def run_bench(args: argparse.Namespace) -> int:
     done: set[tuple[str, str]] = set()
     if args.reuse:
         done = {(codec.name, point.setting.label) for codec in reused for point in codec.points}
-        print(f"bpgan bench: {describe_reuse(args.reuse, reused, codecs)}", file=sys.stderr)
+        print(f"bpgan bench: {describe_reuse(args.reuse, previous, reused, codecs)}", file=sys.stderr)
     result = run_suite(suite, codecs, items, str(args.data), args.repeats, progress=not args.no_progress, skip=done)
     if args.reuse:
         result = result.merged_with(reused, str(args.reuse), installed)
