@@ -166,6 +166,13 @@ def test_grown_networks_compute_what_the_small_ones_did(factor: int) -> None:
     z = small[0](x)
     assert torch.equal(big[0](x), z)
     assert torch.allclose(big[1](z), small[1](z), atol=1e-6)
+    # more latent channels: the old ones are kept, the new ones are computed but not yet used
+    wide = build(NetworkConfig(7, (8, 8, 8), (1, 2, 2), (2, 1, 4), factor))
+    for a, b in zip(small[:2], wide[:2]):
+        b.load_state_dict(grown_state(a.state_dict(), b))
+    z_wide = wide[0](x)
+    assert z_wide.shape[1] == 7 and torch.equal(z_wide[:, :4], z) and z_wide[:, 4:].abs().sum() > 0
+    assert torch.allclose(wide[1](z_wide), small[1](z), atol=1e-6)
     # new blocks are identities only until trained: a perturbed big generator, shrunk back, keeps its
     # shared layers and drops its extra blocks
     with torch.no_grad():

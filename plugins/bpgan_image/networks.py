@@ -159,12 +159,25 @@ def _layer_slots(state: dict[str, torch.Tensor]) -> dict[tuple[int, int], int]:
     return slots
 
 
+def _widened(old: torch.Tensor, fresh: torch.Tensor) -> torch.Tensor:
+    """A Conv2d ``old`` weight or bias placed into the larger ``fresh`` one: extra output rows keep
+    their fresh initialisation, extra input columns start at zero (new inputs have no effect yet)."""
+    out = fresh.clone()
+    if out.dim() == 4:
+        out[:, old.shape[1]:] = 0
+    out[tuple(slice(0, n) for n in old.shape)] = old
+    return out
+
+
 def grown_state(state: dict[str, torch.Tensor], network: nn.Module) -> dict[str, torch.Tensor]:
-    """``state`` of an encoder or generator with fewer residual blocks per stage, mapped onto ``network``.
+    """``state`` of an encoder or generator with fewer residual blocks per stage, or fewer latent
+    channels, mapped onto ``network``.
 
     Layers are matched in order: the k-th convolution to the k-th, the j-th residual block of a stage
-    to the j-th. Blocks that ``state`` lacks start as identities (last convolution zero), so the grown
-    network computes exactly what the smaller one did; blocks that ``network`` lacks are dropped.
+    to the j-th. Blocks that ``state`` lacks start as identities (last convolution zero); a latent-facing
+    convolution with more channels keeps the old ones and gives the new latent channels fresh encoder
+    rows and zero generator columns. So the grown network computes exactly what the smaller one did;
+    blocks that ``network`` lacks are dropped.
     """
     out = dict(network.state_dict())
     old_slots = _layer_slots(state)
@@ -172,7 +185,12 @@ def grown_state(state: dict[str, torch.Tensor], network: nn.Module) -> dict[str,
         prefix = f"net.{index}."
         if slot in old_slots:
             source = f"net.{old_slots[slot]}."
-            out.update({prefix + k[len(source):]: v for k, v in state.items() if k.startswith(source)})
+            for k, v in state.items():
+                if k.startswith(source):
+                    name = prefix + k[len(source):]
+                    grows = v.shape != out[name].shape and isinstance(network.net[index], nn.Conv2d) \
+                        and all(a <= b for a, b in zip(v.shape, out[name].shape))
+                    out[name] = _widened(v, out[name]) if grows else v
         elif slot[1] >= 0:
             for name in ("body.3.weight", "body.3.bias"):
                 out[prefix + name] = torch.zeros_like(out[prefix + name])
