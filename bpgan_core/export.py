@@ -84,3 +84,14 @@ def store_weights_float16(path: str | os.PathLike[str]) -> None:
     graph.node.extend(nodes)
     onnx.checker.check_model(model)
     onnx.save(model, str(path))
+
+
+def onnx_weights(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
+    """The floating-point initializers of the ONNX file at ``path`` by the name of the weight they hold
+    (a float16 ``w.float16`` written by ``store_weights_float16`` is returned as ``w``)."""
+    import onnx
+    from onnx import TensorProto, numpy_helper
+
+    floats = (TensorProto.FLOAT, TensorProto.FLOAT16)
+    return {init.name.removesuffix(".float16"): numpy_helper.to_array(init)
+            for init in onnx.load(str(path)).graph.initializer if init.data_type in floats}

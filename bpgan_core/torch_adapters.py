@@ -1,6 +1,7 @@
 """Wrap torch modules as sender-side Encoder and Generator stages (imports torch)."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from .interfaces import Encoder, Generator
@@ -26,3 +27,26 @@ class TorchGenerator(Generator):
 
     def generate(self, z: Any) -> Any:
         return self.module(z)
+
+
+def load_sender_weights(encoder: Any, generator: Any, sender_path: Path, generator_path: Path) -> None:
+    """Load ``sender_path`` (a ``sender.pt``) into ``encoder`` and ``generator``.
+
+    Since session 16 the trainer writes the encoder alone: the generator's weights are read from
+    ``generator_path`` (the model's ONNX file, which holds them in float16 as sender.pt did), so a
+    model folder keeps one copy of them. Older sender.pt files with both are read as they are.
+    """
+    import torch
+
+    state = torch.load(sender_path, weights_only=True)
+    encoder.load_state_dict(state["encoder"])
+    if "generator" in state:
+        generator.load_state_dict(state["generator"])
+        return
+    from .export import onnx_weights
+
+    weights = onnx_weights(generator_path)
+    missing = [k for k in generator.state_dict() if k not in weights]
+    if missing:
+        raise ValueError(f"{generator_path} lacks the generator weights {missing[:3]}; re-export the model")
+    generator.load_state_dict({k: torch.from_numpy(weights[k].copy()) for k in generator.state_dict()})

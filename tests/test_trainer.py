@@ -85,26 +85,36 @@ def test_resume_takes_precedence_over_init(tmp_path):
     assert torch.equal(resumed.encoder.state_dict()["0.weight"], own["encoder"]["0.weight"])
 
 
-def test_export_writes_float16_sender_and_float16_onnx_weights_that_match_it(tmp_path):
+def test_export_writes_a_float16_encoder_and_a_float16_onnx_generator_the_sender_reads(tmp_path):
     import numpy as np
     import onnx
 
     from bpgan_core.onnx_runtime import create_session
+    from bpgan_core.torch_adapters import load_sender_weights
 
-    out = Trainer(TinyRecipe(2), _config(tmp_path / "a")).run()
+    trainer = Trainer(TinyRecipe(2), _config(tmp_path / "a"))
+    out = trainer.run()
     assert json.loads((out / "model.json").read_text())["training"]["steps_done"] == 4
     sender = torch.load(out / "sender.pt", weights_only=True)
-    assert all(v.dtype == torch.float16 for part in sender.values() for v in part.values())
+    assert list(sender) == ["encoder"]  # one copy of the generator per model folder: the ONNX file's
+    assert all(v.dtype == torch.float16 for v in sender["encoder"].values())
     graph = onnx.load(str(out / "generator.onnx")).graph
     assert {i.data_type for i in graph.initializer} == {onnx.TensorProto.FLOAT16}
-    # the receiver's generator computes in float32 on exactly the sender's float16 weights
-    generator = TinyRecipe(2).networks()[1]
-    generator.load_state_dict({k: v.float() for k, v in sender["generator"].items()})
+    # the sender's generator holds the trained weights rounded to float16, read from the ONNX file ...
+    encoder, generator = TinyRecipe(2).networks()[:2]
+    load_sender_weights(encoder, generator, out / "sender.pt", out / "generator.onnx")
+    for k, v in trainer.generator.state_dict().items():
+        assert torch.equal(generator.state_dict()[k], v.half().float())
+    # ... and the receiver's generator computes in float32 on exactly those weights
     z = torch.randn(3, 2, 5)
     with torch.no_grad():
         expected = generator(z).numpy()
     got = create_session(out / "generator.onnx", "cpu").run(None, {"z": z.numpy()})[0]
     assert got.dtype == np.float32 and np.allclose(got, expected, rtol=1e-5, atol=1e-6)
+    # an exported sender.pt warm-starts both networks, the generator from the ONNX file beside it
+    warm = Trainer(TinyRecipe(2), _config(tmp_path / "b", init=str(out / "sender.pt")))
+    for k, v in generator.state_dict().items():
+        assert torch.equal(warm.generator.state_dict()[k], v)
 
 
 def test_log_widens_when_a_phase_adds_terms(tmp_path):

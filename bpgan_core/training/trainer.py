@@ -26,7 +26,7 @@ import torch.distributed as dist
 from ..bf16 import bf16_autocast, native_bf16
 from ..context_coder import CONTEXT_FILE, ContextRangeCoder, fit_context_prior
 from ..entropy import fit_channel_prior
-from ..export import export_onnx
+from ..export import export_onnx, onnx_weights
 from .kmeans import kmeans_1d
 from .losses import feature_matching_loss, lsgan_discriminator_loss, lsgan_generator_loss
 from .rate import CountingRateModel
@@ -232,8 +232,12 @@ class Trainer:
 
     def _warm_start(self, path: str) -> None:
         """Copy the tensors of a checkpoint whose name and shape match (after the recipe's
-        ``warm_start_state``) into the fresh networks."""
+        ``warm_start_state``) into the fresh networks. An exported ``sender.pt`` without a generator
+        takes the generator's weights from the ``generator.onnx`` beside it."""
         state = torch.load(path, weights_only=False)
+        onnx_file = Path(path).parent / "generator.onnx"
+        if "generator" not in state and "encoder" in state and onnx_file.exists():
+            state["generator"] = {k: torch.from_numpy(v.copy()) for k, v in onnx_weights(onnx_file).items()}
         for module, key in ((self.encoder, "encoder"), (self.generator, "generator"), (self.discriminator, "discriminator")):
             if module is not None and key in state:
                 own = module.state_dict()
@@ -278,7 +282,8 @@ class Trainer:
 
     def export(self, directory: Path) -> Path:
         """Write a complete model folder (model.json, context_prior.npy, generator.onnx computing in
-        float32 on weights stored in float16, sender.pt in float16); the model codes with the
+        float32 on weights stored in float16, sender.pt with the encoder in float16: the sender reads the
+        generator's weights from the ONNX file); the model codes with the
         range-context coder."""
         cfg = self.cfg
         directory.mkdir(parents=True, exist_ok=True)
@@ -287,8 +292,7 @@ class Trainer:
         model_id = cfg.model_id or f"{self.recipe.modality}-{self.out.name}"
         centers = np.sort(self.centers.detach().float().numpy())
         self.centers.data = torch.from_numpy(centers)
-        torch.save({"encoder": _float16(self.encoder.state_dict()), "generator": _float16(self.generator.state_dict())},
-                   directory / "sender.pt")
+        torch.save({"encoder": _float16(self.encoder.state_dict())}, directory / "sender.pt")
         export_onnx(self.generator, self.recipe.example_latent(), directory / "generator.onnx",
                     {"bpgan.model": model_id, "bpgan.modality": self.recipe.modality}, float16_weights=True)
         prior, context_prior = self._priors()

@@ -3,10 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import torch
-
 from bpgan_core.interfaces import SenderModels
-from bpgan_core.torch_adapters import TorchEncoder, TorchGenerator
+from bpgan_core.torch_adapters import TorchEncoder, TorchGenerator, load_sender_weights
 
 from .losses import RefinementLoss
 from .networks import NetworkConfig, build
@@ -19,8 +17,6 @@ def load_sender(card: Any) -> SenderModels:
         raise FileNotFoundError(f"model {card.id} has no sender weights; it can decode but not encode")
     net = NetworkConfig.from_dict(card.config["network"])
     encoder, generator, _ = build(net)
-    state = torch.load(card.sender_path, weights_only=True)
-    encoder.load_state_dict(state["encoder"])
-    generator.load_state_dict(state["generator"])
+    load_sender_weights(encoder, generator, card.sender_path, card.generator_path)
     loss = RefinementLoss(float(card.config.get("refine_alpha", DEFAULT_REFINE_ALPHA)))
     return SenderModels(TorchEncoder(encoder), TorchGenerator(generator), loss)

@@ -44,17 +44,13 @@ class SpeechModality(Modality):
         return SpeechPreprocessor(card.config)
 
     def load_sender(self, card: Any) -> SenderModels:
-        import torch
-
-        from bpgan_core.torch_adapters import TorchEncoder, TorchGenerator
+        from bpgan_core.torch_adapters import TorchEncoder, TorchGenerator, load_sender_weights
 
         from .losses import spectral_loss
         from .networks import build
 
         encoder, generator = build(card.config)
-        state = torch.load(card.sender_path, weights_only=True)
-        encoder.load_state_dict(state["encoder"])
-        generator.load_state_dict(state["generator"])
+        load_sender_weights(encoder, generator, card.sender_path, card.generator_path)
         return SenderModels(TorchEncoder(encoder), TorchGenerator(generator), spectral_loss)
 
     def read_file(self, path: str) -> tuple[Any, dict[str, Any]]:
