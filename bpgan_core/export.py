@@ -64,8 +64,8 @@ def store_weights_float16(path: str | os.PathLike[str]) -> None:
 
     Each float32 initializer ``w`` becomes a float16 initializer ``w.float16`` feeding a Cast back to
     float32 named ``w``, so the graph computes in float32 as before (ONNX Runtime folds the casts when
-    it loads the file) on weights rounded to float16: about half the file. The sender's ``sender.pt``
-    stores its weights with the same rounding.
+    it loads the file) on weights rounded to float16: about half the file. The sender reads the same
+    float16 weights back with ``onnx_weights``.
     """
     import onnx
     from onnx import TensorProto, helper, numpy_helper

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from bpgan_core.interfaces import SenderModels
-from bpgan_core.torch_adapters import TorchEncoder, TorchGenerator
+from bpgan_core.torch_adapters import TorchEncoder, TorchGenerator, load_sender_weights
 
 
 def _block(cin: int, cout: int, stride: int = 1) -> nn.Module:
@@ -52,7 +52,5 @@ def per_item_mse(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 def load_sender(card: Any) -> SenderModels:
     """Encoder, generator and loss of an installed sensor model."""
     enc, gen = networks(card.config)
-    state = torch.load(card.sender_path, weights_only=True)
-    enc.load_state_dict(state["encoder"])
-    gen.load_state_dict(state["generator"])
+    load_sender_weights(enc, gen, card.sender_path, card.generator_path)
     return SenderModels(TorchEncoder(enc), TorchGenerator(gen), per_item_mse)
