@@ -43,10 +43,17 @@ def load_sender_weights(encoder: Any, generator: Any, sender_path: Path, generat
     if "generator" in state:
         generator.load_state_dict(state["generator"])
         return
-    from .export import onnx_weights
-
-    weights = onnx_weights(generator_path)
+    weights = onnx_state(generator_path)
     missing = [k for k in generator.state_dict() if k not in weights]
     if missing:
         raise ValueError(f"{generator_path} lacks the generator weights {missing[:3]}; re-export the model")
-    generator.load_state_dict({k: torch.from_numpy(weights[k].copy()) for k in generator.state_dict()})
+    generator.load_state_dict({k: weights[k] for k in generator.state_dict()})
+
+
+def onnx_state(path: Path) -> dict[str, Any]:
+    """The weights of an exported ONNX generator as torch tensors, by parameter name."""
+    import torch
+
+    from .export import onnx_weights
+
+    return {k: torch.from_numpy(v.copy()) for k, v in onnx_weights(path).items()}

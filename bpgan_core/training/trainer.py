@@ -26,7 +26,8 @@ import torch.distributed as dist
 from ..bf16 import bf16_autocast, native_bf16
 from ..context_coder import CONTEXT_FILE, ContextRangeCoder, fit_context_prior
 from ..entropy import fit_channel_prior
-from ..export import export_onnx, onnx_weights
+from ..export import export_onnx
+from ..torch_adapters import onnx_state
 from .kmeans import kmeans_1d
 from .losses import feature_matching_loss, lsgan_discriminator_loss, lsgan_generator_loss
 from .rate import CountingRateModel
@@ -237,7 +238,7 @@ class Trainer:
         state = torch.load(path, weights_only=False)
         onnx_file = Path(path).parent / "generator.onnx"
         if "generator" not in state and "encoder" in state and onnx_file.exists():
-            state["generator"] = {k: torch.from_numpy(v.copy()) for k, v in onnx_weights(onnx_file).items()}
+            state["generator"] = onnx_state(onnx_file)
         for module, key in ((self.encoder, "encoder"), (self.generator, "generator"), (self.discriminator, "discriminator")):
             if module is not None and key in state:
                 own = module.state_dict()
