@@ -27,7 +27,7 @@ from ..bf16 import bf16_autocast, native_bf16
 from ..context_coder import CONTEXT_FILE, ContextRangeCoder, fit_context_prior
 from ..entropy import fit_channel_prior
 from ..export import export_onnx
-from ..torch_adapters import onnx_state
+from ..torch_adapters import with_onnx_generator
 from .kmeans import kmeans_1d
 from .losses import feature_matching_loss, lsgan_discriminator_loss, lsgan_generator_loss
 from .rate import CountingRateModel
@@ -235,10 +235,7 @@ class Trainer:
         """Copy the tensors of a checkpoint whose name and shape match (after the recipe's
         ``warm_start_state``) into the fresh networks. An exported ``sender.pt`` without a generator
         takes the generator's weights from the ``generator.onnx`` beside it."""
-        state = torch.load(path, weights_only=False)
-        onnx_file = Path(path).parent / "generator.onnx"
-        if "generator" not in state and "encoder" in state and onnx_file.exists():
-            state["generator"] = onnx_state(onnx_file)
+        state = with_onnx_generator(torch.load(path, weights_only=False), Path(path).parent / "generator.onnx")
         for module, key in ((self.encoder, "encoder"), (self.generator, "generator"), (self.discriminator, "discriminator")):
             if module is not None and key in state:
                 own = module.state_dict()
@@ -284,8 +281,7 @@ class Trainer:
     def export(self, directory: Path) -> Path:
         """Write a complete model folder (model.json, context_prior.npy, generator.onnx computing in
         float32 on weights stored in float16, sender.pt with the encoder in float16: the sender reads the
-        generator's weights from the ONNX file); the model codes with the
-        range-context coder."""
+        generator's weights from the ONNX file); the model codes with the range-context coder."""
         cfg = self.cfg
         directory.mkdir(parents=True, exist_ok=True)
         self.encoder.eval()
