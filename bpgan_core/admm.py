@@ -80,7 +80,7 @@ class RefineResult:
 
 def _rate_table(prior: np.ndarray | None, channels: int, symbols: int) -> Any:
     """log2 probabilities (channels, contexts, K) of a per-channel prior (broadcast to every channel)
-    or of a (left, top) context table; None without a prior."""
+    or of a neighbour context table; None without a prior."""
     from .soft_rate import log2_table
 
     if prior is None:
@@ -126,7 +126,7 @@ def refine(
     """Refine latents ``z0`` (batch, C, ...) for targets ``x`` and return the quantized choice.
 
     ``prior`` (integer frequencies per channel and symbol, or the ``range-context`` coder's table per
-    channel and (left, top) context) enables the rate term of ``rate_weight``: bits as that coder
+    channel and neighbour context) enables the rate term of ``rate_weight``: bits as that coder
     counts them.
     """
     import torch

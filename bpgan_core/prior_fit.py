@@ -1,7 +1,7 @@
 """Refit a model's entropy-coding tables to a folder of signals (``bpgan fit-prior``).
 
 The sender's encoder maps every file of the folder to latent indices (no refinement); their counts
-give the per-channel ``prior`` and the (left, top) ``context_prior`` of the ``range-context`` coder,
+give the per-channel ``prior`` and the neighbour-context ``context_prior`` of the ``range-context`` coder,
 which the model then uses. The model folder is updated in place, atomically, and its fingerprint
 changes: streams written before the refit no longer decode with it.
 """
@@ -16,7 +16,7 @@ import numpy as np
 
 from . import registry
 from .api import atomic_write
-from .context_coder import CONTEXT_FILE, ContextRangeCoder, fit_context_prior
+from .context_coder import CONTEXT_FILE, ContextRangeCoder, fit_context_prior, save_context_prior
 from .entropy import RangeCoder, fit_channel_prior
 from .interfaces import EntropyCoder
 from .models import MODEL_FILE, ModelCard
@@ -44,8 +44,10 @@ def model_indices(card: ModelCard, files: list[Path]) -> Iterator[np.ndarray]:
             yield np.asarray(quantizer.indices(z.numpy()), dtype=np.int64)
 
 
-def fit_priors(model_dir: str | os.PathLike[str], data: str | os.PathLike[str], limit: int | None = None) -> dict[str, Any]:
-    """Refit ``prior`` and ``context_prior`` of the model in ``model_dir`` on the files in ``data``.
+def fit_priors(model_dir: str | os.PathLike[str], data: str | os.PathLike[str], limit: int | None = None,
+               neighbours: int = 2) -> dict[str, Any]:
+    """Refit ``prior`` and ``context_prior`` (``neighbours`` 2 or 3, see ``fit_context_prior``) of the
+    model in ``model_dir`` on the files in ``data``.
 
     Returns the estimated bits per latent element under both tables on that data and the new fingerprint.
     """
@@ -54,11 +56,11 @@ def fit_priors(model_dir: str | os.PathLike[str], data: str | os.PathLike[str], 
     k = card.quantizer().num_symbols
     indices = list(model_indices(card, _files(Path(data), registry.get_modality(card.modality).file_suffixes, limit)))
     prior = fit_channel_prior(indices, k)
-    context = fit_context_prior(indices, k)
+    context = fit_context_prior(indices, k, neighbours=neighbours)
     spec = dict(card.spec)
     spec.update(prior=prior.tolist(), context_prior=CONTEXT_FILE,
                 entropy_coder={"name": ContextRangeCoder.name, "params": {"table": "model"}})
-    atomic_write(folder / CONTEXT_FILE, force=True, writer=lambda tmp: np.save(tmp, context.astype(np.int32)))
+    atomic_write(folder / CONTEXT_FILE, force=True, writer=lambda tmp: save_context_prior(tmp, context))
     atomic_write(folder / MODEL_FILE, json.dumps(spec, indent=1).encode(), force=True)
     return {
         "elements": sum(idx.size for idx in indices),

@@ -221,10 +221,14 @@ def test_fit_prior_refits_the_entropy_tables(tiny_model: Path, tmp_path: Path) -
     assert card.table("context_prior").shape == (4, 9 * 9, 8)
     np.save(model / "context_prior.npy", card.table("context_prior").astype(np.int32) + 1)
     assert ModelCard.load(model).fingerprint != card.fingerprint, "the fingerprint covers the table file"
+    assert cli.main(["fit-prior", str(model), "--data", str(data), "--neighbours", "3"]) == 0
+    assert ModelCard.load(model).table("context_prior").shape == (4, 9 ** 3, 8)
     register_model_dir(model)
     try:
         x = synthetic_image(50, 70, 3)
-        assert api.decompress(api.compress(x, "image", model="image-test-refit", effort="fast")).shape == x.shape
+        for refine in (None, {"rate_weight": 0.05}):  # the rate term counts bits with the three-neighbour table
+            blob = api.compress(x, "image", model="image-test-refit", refine=refine)
+            assert api.decompress(blob).shape == x.shape
     finally:
         unregister_model_dir(model)
     assert cli.main(["fit-prior", str(model), "--data", str(tmp_path / "missing")]) == 1

@@ -7,6 +7,7 @@ import torch
 
 from bpgan_core.context_coder import ContextRangeCoder, fit_context_prior
 from bpgan_core.entropy import RangeCoder, fit_channel_prior
+from bpgan_core.soft_rate import element_bits, log2_table
 from bpgan_core.training.rate import CountingRateModel
 from bpgan_core.training.recipe import TrainConfig
 from bpgan_core.training.trainer import Trainer
@@ -41,6 +42,18 @@ def test_bits_match_the_coded_size(contexts, coder, fit):
     z = CENTERS[torch.from_numpy(idx)]
     estimate = float(model.bits(z, CENTERS, temperature=1e4))
     coded = 8 * len(coder.encode(idx, K, fit([idx], K))) / idx.size
+    assert estimate == pytest.approx(coded, rel=0.01)
+
+
+@pytest.mark.parametrize("neighbours", [2, 3])
+def test_refinement_bits_match_the_context_coder(neighbours):
+    """The refinement's rate term (``soft_rate``) reads a two- or three-neighbour table as the coder does:
+    the hard indices' bits are the coded size to within the coder's overhead."""
+    idx = _smooth_indices(2)
+    table = fit_context_prior([_smooth_indices(3)], K, neighbours=neighbours)
+    z = CENTERS[torch.from_numpy(idx)]
+    estimate = float(element_bits(z, CENTERS, log2_table(table), temperature=None).sum())
+    coded = 8 * len(ContextRangeCoder().encode(idx, K, table))
     assert estimate == pytest.approx(coded, rel=0.01)
 
 

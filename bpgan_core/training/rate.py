@@ -38,7 +38,7 @@ class CountingRateModel(torch.nn.Module):
     @torch.no_grad()
     def observe(self, indices: torch.Tensor) -> None:
         """Fold the hard indices (batch, channels, *spatial) of one batch into the running counts."""
-        ctx = context_ids(indices, self.symbols, self.contexts)
+        ctx = context_ids(indices, self.symbols, 2 if self.contexts else 0)
         planes = indices.reshape(ctx.shape)
         channel = torch.arange(self.channels).view(1, -1, 1, 1).expand_as(planes)
         flat = (channel * self.counts.shape[1] + ctx) * self.symbols + planes

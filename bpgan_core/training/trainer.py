@@ -24,7 +24,7 @@ import torch
 import torch.distributed as dist
 
 from ..bf16 import bf16_autocast, native_bf16
-from ..context_coder import CONTEXT_FILE, ContextRangeCoder, fit_context_prior
+from ..context_coder import CONTEXT_FILE, ContextRangeCoder, fit_context_prior, save_context_prior
 from ..entropy import fit_channel_prior
 from ..export import export_onnx
 from ..torch_adapters import with_onnx_generator
@@ -293,7 +293,7 @@ class Trainer:
         export_onnx(self.generator, self.recipe.example_latent(), directory / "generator.onnx",
                     {"bpgan.model": model_id, "bpgan.modality": self.recipe.modality}, float16_weights=True)
         prior, context_prior = self._priors()
-        np.save(directory / CONTEXT_FILE, context_prior.astype(np.int32))
+        save_context_prior(directory / CONTEXT_FILE, context_prior)
         spec = {
             "format": 1, "id": model_id, "modality": self.recipe.modality,
             "latent_channels": self.rate.channels,
