@@ -280,7 +280,8 @@ def test_points_are_compared_with_the_references_at_their_own_rate() -> None:
     assert doc["at_rate"]["references"] == ["ref"]
     markdown = render_markdown(doc)
     assert "## Against reference codecs at each point's own rate" in markdown
-    assert "| bpgan:default | inside | 0.150 | psnr | 28.500 | ref | 27.000 | +1.500 | 1 / 0 / 1 |" in markdown
+    assert "| bpgan:default | inside | 0.150 | psnr | 28.500 | ref | 27.000 | +1.500 | 1 / 0 / 1 | +1.000 |" in markdown
+    assert "| bpgan:default | above | 0.800 | psnr | 34.000 | ref | above its range | n/a | 0 / 0 / 2 | n/a |" in markdown
     assert "below its range (lowest: 0.150 bpp, 27.000) | +0.250 (cheaper and better)" in markdown
     assert build_document(result, "jpeg", (0.25,))["at_rate"]["references"] == ["jpeg"]
 

@@ -147,18 +147,22 @@ def _at_rate_section(doc: dict[str, Any]) -> str:
         return ""
     unit = doc["rate_unit"]
     header = ["codec", "setting", f"rate ({unit})", "metric", "value", "reference", "reference at this rate",
-              "difference", "items ahead / behind / outside"]
+              "difference", "items ahead / behind / outside", "mean item difference"]
     rows = []
     for r in at_rate["rows"]:
         reference, difference = _reference_cell(r, unit)
         items = r["items"]
+        mean_item = items.get("mean_difference")
         rows.append([r["codec"], r["setting"], _fmt(r["rate"]), r["metric"], _fmt(r["value"]), r["reference"],
-                     reference, difference, f"{items['ahead']} / {items['behind']} / {items['outside']}"])
+                     reference, difference, f"{items['ahead']} / {items['behind']} / {items['outside']}",
+                     "n/a" if mean_item is None else f"{mean_item:+.3f}"])
     intro = (
         "## Against reference codecs at each point's own rate\n\n"
         "Each reference's mean curve interpolated (pchip in log rate) at the point's mean rate. Per item, "
         "each item against the reference's curve for that item at that item's rate; items outside that "
-        "curve's rate range are counted apart."
+        "curve's rate range are counted apart, and the mean item difference averages the items inside. "
+        "The two can disagree: the mean curves compare averages over items whose rates differ between "
+        "codecs, the items compare each picture or clip at its own rate."
     )
     return intro + "\n\n" + _table(header, rows)
 
