@@ -80,6 +80,11 @@ def _fmt(value: Any, digits: int = 3) -> str:
     return str(value)
 
 
+def _signed(value: float | None) -> str:
+    """A difference with its sign, or n/a when there is none."""
+    return "n/a" if value is None else f"{value:+.3f}"
+
+
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
@@ -132,13 +137,13 @@ def _fixed_rate_section(doc: dict[str, Any]) -> str:
 def _reference_cell(row: dict[str, Any], unit: str) -> tuple[str, str]:
     """The reference's value at the row's rate and the difference, or what stands in for them."""
     if row["reference_value"] is not None:
-        return _fmt(row["reference_value"]), f"{row['difference']:+.3f}"
+        return _fmt(row["reference_value"]), _signed(row["difference"])
     if row["floor"] is None:
         return "above its range", "n/a"
     floor = row["floor"]
     cell = f"below its range (lowest: {_fmt(floor['rate'])} {unit}, {_fmt(floor['value'])})"
     verdict = "cheaper and better" if row["dominates"] else "cheaper, worse"
-    return cell, f"{row['value'] - floor['value']:+.3f} ({verdict})"
+    return cell, f"{_signed(row['value'] - floor['value'])} ({verdict})"
 
 
 def _at_rate_section(doc: dict[str, Any]) -> str:
@@ -152,10 +157,9 @@ def _at_rate_section(doc: dict[str, Any]) -> str:
     for r in at_rate["rows"]:
         reference, difference = _reference_cell(r, unit)
         items = r["items"]
-        mean_item = items.get("mean_difference")
         rows.append([r["codec"], r["setting"], _fmt(r["rate"]), r["metric"], _fmt(r["value"]), r["reference"],
                      reference, difference, f"{items['ahead']} / {items['behind']} / {items['outside']}",
-                     "n/a" if mean_item is None else f"{mean_item:+.3f}"])
+                     _signed(items.get("mean_difference"))])
     intro = (
         "## Against reference codecs at each point's own rate\n\n"
         "Each reference's mean curve interpolated (pchip in log rate) at the point's mean rate. Per item, "
