@@ -72,8 +72,10 @@ class RefineResult:
     """What refinement sends: indices of the chosen iterate and how the loss evolved."""
 
     indices: np.ndarray
-    initial_loss: float
-    final_loss: float
+    initial_loss: float | None
+    """Loss of the encoder's own choice; None when nothing was refined (it is then never computed)."""
+    final_loss: float | None
+    """Loss of what is sent; None when nothing was refined."""
     history: list[float] = field(default_factory=list)
     best_iteration: list[int] = field(default_factory=list)
 
@@ -152,49 +154,51 @@ def refine(
         return value if costs is None else value + settings.rate_weight * hard_bits(z)
 
     z0 = z0.detach().float()
+    if settings.method == "none" or settings.iterations == 0:  # nothing to compare: skip the scoring pass
+        indices = quantizer.indices(z0).cpu().numpy().astype(np.int64)
+        return RefineResult(indices, None, None, [], [0] * len(z0))
     best_z = quantizer.project(z0)
     best_loss = sent_loss(z0)
     initial = float(best_loss.mean())
     best_iter = torch.zeros(len(z0), dtype=torch.long)
     history = [initial]
-    if settings.method != "none" and settings.iterations > 0:
-        z = z0.clone().requires_grad_(True)
-        opt = LatentAdam(z, lr=settings.lr)
-        r = quantizer.project(z0)
-        u = torch.zeros_like(z0)
-        stale = 0
-        for it in range(1, settings.iterations + 1):
-            opt.zero_grad()
-            with autocast():
-                if settings.method == "ste":
-                    zq = z + (quantizer.project(z.detach()) - z.detach())
-                    per_item = loss_fn(x, generator.generate(zq)).float()
-                else:
-                    per_item = loss_fn(x, generator.generate(z)).float()
-            objective = per_item.sum()
-            if costs is not None:
-                objective = objective + settings.rate_weight * soft_bits(z).sum()
+    z = z0.clone().requires_grad_(True)
+    opt = LatentAdam(z, lr=settings.lr)
+    r = quantizer.project(z0)
+    u = torch.zeros_like(z0)
+    stale = 0
+    for it in range(1, settings.iterations + 1):
+        opt.zero_grad()
+        with autocast():
+            if settings.method == "ste":
+                zq = z + (quantizer.project(z.detach()) - z.detach())
+                per_item = loss_fn(x, generator.generate(zq)).float()
+            else:
+                per_item = loss_fn(x, generator.generate(z)).float()
+        objective = per_item.sum()
+        if costs is not None:
+            objective = objective + settings.rate_weight * soft_bits(z).sum()
+        if settings.method == "admm":
+            objective = objective + settings.rho / 2 * ((z - r + u) ** 2).sum()
+        objective.backward()
+        opt.step()
+        with torch.no_grad():
             if settings.method == "admm":
-                objective = objective + settings.rho / 2 * ((z - r + u) ** 2).sum()
-            objective.backward()
-            opt.step()
-            with torch.no_grad():
-                if settings.method == "admm":
-                    r = quantizer.project(z + u)
-                    u = u + z - r
-                scored = settings.keep_best or it == settings.iterations or costs is not None
-                current = sent_loss(z) if scored else per_item.detach()
-                history.append(float(current.mean()))
-                improved = current < best_loss if settings.keep_best else torch.ones_like(current, dtype=torch.bool)
-                if improved.any():
-                    mask = improved.view(-1, *([1] * (z.dim() - 1)))
-                    best_z = torch.where(mask, quantizer.project(z.detach()), best_z)
-                    best_loss = torch.where(improved, current, best_loss)
-                    best_iter = torch.where(improved, torch.full_like(best_iter, it), best_iter)
-                    stale = 0
-                else:
-                    stale += 1
-            if settings.patience is not None and stale >= settings.patience:
-                break
+                r = quantizer.project(z + u)
+                u = u + z - r
+            scored = settings.keep_best or it == settings.iterations or costs is not None
+            current = sent_loss(z) if scored else per_item.detach()
+            history.append(float(current.mean()))
+            improved = current < best_loss if settings.keep_best else torch.ones_like(current, dtype=torch.bool)
+            if improved.any():
+                mask = improved.view(-1, *([1] * (z.dim() - 1)))
+                best_z = torch.where(mask, quantizer.project(z.detach()), best_z)
+                best_loss = torch.where(improved, current, best_loss)
+                best_iter = torch.where(improved, torch.full_like(best_iter, it), best_iter)
+                stale = 0
+            else:
+                stale += 1
+        if settings.patience is not None and stale >= settings.patience:
+            break
     indices = quantizer.indices(best_z).cpu().numpy().astype(np.int64)
     return RefineResult(indices, initial, float(best_loss.mean()), history, best_iter.tolist())

@@ -140,9 +140,11 @@ def compress_with_report(
     writer.close()
     blob = buf.getvalue()
     n = sum(k for *_, k in losses) or 1
+    scored = bool(losses) and losses[0][0] is not None  # effort fast computes no loss
     report.info.update(
         model=card.id, fingerprint=card.fingerprint, bytes=len(blob), chunks=n, refinement=settings.as_dict(),
-        initial_loss=sum(a * k for a, _, k in losses) / n, final_loss=sum(b * k for _, b, k in losses) / n,
+        initial_loss=sum(a * k for a, _, k in losses) / n if scored else None,
+        final_loss=sum(b * k for _, b, k in losses) / n if scored else None,
     )
     return blob, report
 

@@ -63,6 +63,7 @@ def test_none_transmits_the_rounded_encoder_output():
     x, z0, gen, q = problem()
     result = refine(x, z0, gen, loss, q, RefineSettings.from_effort("fast"))
     assert np.array_equal(result.indices, q.indices(z0).numpy())
+    assert result.initial_loss is None and result.final_loss is None  # nothing was scored
 
 
 def test_effort_presets_and_validation():
