@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from .admm import EFFORTS, RefineSettings
 from .api import (
+    PRECISIONS,
     Report,
     compress,
     compress_file,
@@ -28,6 +29,7 @@ from .errors import (
     OutputExistsError,
     PluginConflictError,
     PluginLoadError,
+    PrecisionUnavailableError,
     TruncatedStreamError,
     UnknownPluginError,
     UnsupportedVersionError,
@@ -46,10 +48,10 @@ def list_modalities() -> list[str]:
 
 
 __all__ = [
-    "EFFORTS", "RefineSettings", "Report", "compress", "compress_file", "compress_with_report", "decompress",
+    "EFFORTS", "PRECISIONS", "RefineSettings", "Report", "compress", "compress_file", "compress_with_report", "decompress",
     "decompress_file", "decompress_stream", "decompress_with_report", "read_header", "BitstreamError",
     "BpganError", "CorruptStreamError", "InvalidSignalError", "ModelMismatchError", "OutputExistsError",
-    "PluginConflictError", "PluginLoadError", "TruncatedStreamError", "UnknownPluginError",
+    "PluginConflictError", "PluginLoadError", "PrecisionUnavailableError", "TruncatedStreamError", "UnknownPluginError",
     "UnsupportedVersionError", "ModelCard", "list_models", "register_model_dir", "get_modality",
     "list_modalities", "__version__",
 ]

@@ -1,4 +1,5 @@
-"""The ``bpgan`` command: compress, decompress, info, models, plugins, demo, train, fit-prior, bench.
+"""The ``bpgan`` command: compress, decompress, info, models, plugins, demo, train, fit-prior, quantize,
+bench.
 
 ``bpgan FILE [OUT]`` infers the direction from the suffix: ``.bpgan`` files are decoded, anything
 else is compressed. Outputs are written atomically and never overwritten without ``--force``.
@@ -18,7 +19,7 @@ from .admm import EFFORTS
 from .errors import BpganError
 from .models import list_models
 
-COMMANDS = ("compress", "decompress", "info", "models", "plugins", "demo", "train", "fit-prior", "bench")
+COMMANDS = ("compress", "decompress", "info", "models", "plugins", "demo", "train", "fit-prior", "quantize", "bench")
 
 
 def _cmd_compress(args: argparse.Namespace) -> int:
@@ -35,7 +36,7 @@ def _cmd_compress(args: argparse.Namespace) -> int:
 
 def _cmd_decompress(args: argparse.Namespace) -> int:
     start = time.perf_counter()
-    out = api.decompress_file(args.input, args.output, force=args.force, provider=args.provider)
+    out = api.decompress_file(args.input, args.output, force=args.force, provider=args.provider, precision=args.precision)
     _say(args, f"{args.input} -> {out} in {time.perf_counter() - start:.2f} s")
     return 0
 
@@ -113,6 +114,15 @@ def _cmd_fit_prior(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_quantize(args: argparse.Namespace) -> int:
+    from .int8 import quantize_model
+
+    result = quantize_model(args.model_dir, args.data, args.limit)
+    _say(args, f"{result['file']}: {result['bytes']} B, calibrated on {result['calibration_files']} files, "
+               f"output {result['agreement_db']:.2f} dB above its difference from the float generator's")
+    return 0
+
+
 def _cmd_bench(args: argparse.Namespace) -> int:
     from .bench.cli import run_bench
 
@@ -144,6 +154,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("input")
     d.add_argument("output", nargs="?")
     d.add_argument("--provider", help="ONNX Runtime provider: auto (default), cuda or cpu")
+    d.add_argument("--precision", choices=list(api.PRECISIONS), default="float32",
+                   help="generator to decode with: float32 (default) or the model's int8 one (`bpgan quantize`)")
     d.add_argument("-f", "--force", action="store_true", help="overwrite an existing output")
     d.set_defaults(func=_cmd_decompress)
 
@@ -177,6 +189,12 @@ def build_parser() -> argparse.ArgumentParser:
                     help="context neighbours: 2 = left and top, 3 = also top-left (about 2 %% less rate on "
                          "2-D latents, a table K + 1 times larger)")
     fp.set_defaults(func=_cmd_fit_prior)
+
+    qz = sub.add_parser("quantize", help="write a model folder's int8 generator for faster CPU decoding")
+    qz.add_argument("model_dir", help="model folder (with model.json and sender weights); gains generator.int8.onnx")
+    qz.add_argument("--data", required=True, help="folder of signal files of the model's modality, for calibration")
+    qz.add_argument("--limit", type=int, default=16, help="calibrate on the first N files (default 16)")
+    qz.set_defaults(func=_cmd_quantize)
 
     try:
         from .bench.cli import add_bench_parser

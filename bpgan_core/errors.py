@@ -38,6 +38,10 @@ class ModelMismatchError(BpganError):
     """The installed model differs from the one that wrote the stream."""
 
 
+class PrecisionUnavailableError(BpganError):
+    """The installed model has no generator file for the requested decoding precision."""
+
+
 class InvalidSignalError(BpganError, ValueError):
     """The input signal is empty, malformed or of an unsupported kind."""
 

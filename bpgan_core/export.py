@@ -86,6 +86,27 @@ def store_weights_float16(path: str | os.PathLike[str]) -> None:
     onnx.save(model, str(path))
 
 
+def with_float32_weights(path: str | os.PathLike[str]) -> Any:
+    """The ONNX model at ``path`` with float16-stored weights (``store_weights_float16``) turned back into
+    float32 initializers under their own names and the casts removed, as tools that look for weights
+    among the initializers (ONNX Runtime's quantizer) need it; a float32 file comes back unchanged."""
+    import onnx
+    from onnx import TensorProto, numpy_helper
+
+    model = onnx.load(str(path))
+    graph = model.graph
+    stored = {init.name: init for init in graph.initializer if init.data_type == TensorProto.FLOAT16}
+    casts = [n for n in graph.node if n.op_type == "Cast" and len(n.input) == 1 and n.input[0] in stored]
+    for cast in casts:
+        graph.initializer.append(numpy_helper.from_array(
+            numpy_helper.to_array(stored[cast.input[0]]).astype(np.float32), cast.output[0]))
+        graph.node.remove(cast)
+    used = {name for node in graph.node for name in node.input}
+    for init in [init for init in graph.initializer if init.name in stored and init.name not in used]:
+        graph.initializer.remove(init)
+    return model
+
+
 def onnx_weights(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     """The floating-point initializers of the ONNX file at ``path`` by the name of the weight they hold
     (a float16 ``w.float16`` written by ``store_weights_float16`` is returned as ``w``)."""

@@ -3,7 +3,8 @@
 model.json (format 1) fields: id, modality, latent_channels, quantizer {name, params},
 entropy_coder {name, params}, prior (integer table, channels x symbols, or null), generator (ONNX
 file), sender (torch weights file, optional for decode-only installs), config (modality-specific),
-refinement (optional per-effort overrides), description, metrics; context_prior (optional: the
+refinement (optional per-effort overrides), description, metrics; int8_generator (optional:
+{file, calibration_files, agreement_db}, see ``bpgan_core.int8``); context_prior (optional: the
 table of the ``range-context`` coder, inline or a .npy file name). The fingerprint hashes everything
 the receiver depends on, so a stream never decodes silently with a different model.
 """
@@ -74,6 +75,12 @@ class ModelCard:
     @property
     def generator_path(self) -> Path:
         return self.path / self.spec["generator"]
+
+    @property
+    def int8_generator_path(self) -> Path | None:
+        """The int8 generator that ``bpgan quantize`` wrote (model.json ``int8_generator``), or None."""
+        entry = self.spec.get("int8_generator")
+        return self.path / entry["file"] if isinstance(entry, dict) and "file" in entry else None
 
     @property
     def sender_path(self) -> Path | None:

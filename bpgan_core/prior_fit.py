@@ -22,7 +22,8 @@ from .interfaces import EntropyCoder
 from .models import MODEL_FILE, ModelCard
 
 
-def _files(data: Path, suffixes: tuple[str, ...], limit: int | None) -> list[Path]:
+def signal_files(data: Path, suffixes: tuple[str, ...], limit: int | None) -> list[Path]:
+    """The first ``limit`` (all if None) files of ``data`` with one of ``suffixes``, sorted by name."""
     files = sorted(p for p in data.iterdir() if p.is_file() and p.suffix.lower() in suffixes)
     if not files:
         raise FileNotFoundError(f"no {'/'.join(suffixes)} files in {data}")
@@ -54,7 +55,7 @@ def fit_priors(model_dir: str | os.PathLike[str], data: str | os.PathLike[str], 
     folder = Path(model_dir)
     card = ModelCard.load(folder)
     k = card.quantizer().num_symbols
-    indices = list(model_indices(card, _files(Path(data), registry.get_modality(card.modality).file_suffixes, limit)))
+    indices = list(model_indices(card, signal_files(Path(data), registry.get_modality(card.modality).file_suffixes, limit)))
     prior = fit_channel_prior(indices, k)
     context = fit_context_prior(indices, k, neighbours=neighbours)
     spec = dict(card.spec)

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from bpgan_core import api
-from bpgan_core.errors import InvalidSignalError
+from bpgan_core.errors import InvalidSignalError, PrecisionUnavailableError
 from bpgan_core.models import register_model_dir, unregister_model_dir
 from bpgan_core.testing.conformance import ModalityConformance
 from bpgan_image import ImageModality
@@ -201,19 +201,29 @@ def test_factor_8_model_round_trip(tmp_path: Path) -> None:
     assert y.shape == x.shape and y.dtype == np.uint8
 
 
+def _renamed_copy(model: Path, dst: Path, model_id: str) -> Path:
+    """A copy of the model folder ``model`` at ``dst`` under another id."""
+    shutil.copytree(model, dst)
+    spec = json.loads((dst / "model.json").read_text())
+    (dst / "model.json").write_text(json.dumps({**spec, "id": model_id}))
+    return dst
+
+
+def _picture_folder(folder: Path, shape: tuple[int, int], seeds: range) -> Path:
+    """``folder`` holding one synthetic PNG of ``shape`` per seed."""
+    folder.mkdir()
+    for seed in seeds:
+        Image.fromarray(synthetic_image(*shape, seed)).save(folder / f"{seed}.png")
+    return folder
+
+
 def test_fit_prior_refits_the_entropy_tables(tiny_model: Path, tmp_path: Path) -> None:
     from bpgan_core import cli
     from bpgan_core.models import ModelCard
 
-    model = tmp_path / "refit"
-    shutil.copytree(tiny_model, model)
-    spec = json.loads((model / "model.json").read_text())
-    (model / "model.json").write_text(json.dumps({**spec, "id": "image-test-refit"}))
+    model = _renamed_copy(tiny_model, tmp_path / "refit", "image-test-refit")
     before = ModelCard.load(model).fingerprint
-    data = tmp_path / "data"
-    data.mkdir()
-    for seed in range(2):
-        Image.fromarray(synthetic_image(80, 64, seed + 10)).save(data / f"{seed}.png")
+    data = _picture_folder(tmp_path / "data", (80, 64), range(10, 12))
     (data / "notes.txt").write_text("not an image: skipped by suffix")
     assert cli.main(["fit-prior", str(model), "--data", str(data)]) == 0
     card = ModelCard.load(model)
@@ -259,3 +269,48 @@ class TestImageConformance(ModalityConformance):
 
     def bad_signals(self) -> list[tuple[object, dict]]:
         return [(np.zeros((0, 3, 3), np.uint8), {}), (np.zeros((8, 8, 3), np.float64), {}), (np.zeros((2, 2, 7), np.uint8), {})]
+
+
+def test_int8_generator_decodes_what_the_float_one_does(tiny_model: Path, tmp_path: Path) -> None:
+    import onnx
+
+    from bpgan_core import cli
+    from bpgan_core.bench.bpgan_codec import bpgan_codecs
+    from bpgan_core.models import ModelCard
+
+    model = _renamed_copy(tiny_model, tmp_path / "int8", "image-test-int8")
+    before = ModelCard.load(model).fingerprint
+    data = _picture_folder(tmp_path / "data", (64, 80), range(20, 23))
+    assert cli.main(["quantize", str(model), "--data", str(data), "--limit", "2"]) == 0
+    card = ModelCard.load(model)
+    assert card.fingerprint == before, "streams are the same: the int8 file is a receiver's choice"
+    assert card.spec["int8_generator"]["calibration_files"] == 2 and card.int8_generator_path.is_file()
+    graph = onnx.load(str(card.int8_generator_path)).graph
+    int8_weights = [i for i in graph.initializer if i.data_type == onnx.TensorProto.INT8 and len(i.dims) == 4]
+    convs = [n for n in graph.node if n.op_type in ("Conv", "ConvTranspose")]
+    assert len(int8_weights) == len(convs) - 1, "every convolution but the last has int8 weights"
+    register_model_dir(model)
+    try:
+        x = synthetic_image(48, 72, 7)
+        blob = api.compress(x, "image", model="image-test-int8", effort="fast")
+        ref = api.decompress(blob)
+        approx, report = api.decompress_with_report(blob, precision="int8")
+        assert report.info["precision"] == "int8" and approx.shape == ref.shape and approx.dtype == np.uint8
+        assert np.mean(np.abs(approx.astype(int) - ref.astype(int))) < 3.0
+        out = tmp_path / "pic.png"
+        (tmp_path / "pic.png.bpgan").write_bytes(blob)
+        assert cli.main(["decompress", str(tmp_path / "pic.png.bpgan"), str(out), "--precision", "int8"]) == 0
+        np.testing.assert_array_equal(np.asarray(Image.open(out)), approx)
+        codecs = bpgan_codecs("image", ["fast"], models=["image-test-tiny", "image-test-int8"], precisions=("float32", "int8"))
+        assert [c.name for c in codecs] == ["bpgan:fast", "bpgan:fast:int8"]
+        assert [s.label for s in codecs[1].settings] == ["image-test-int8"] and "int8" in codecs[1].settings[0].value
+    finally:
+        unregister_model_dir(model)
+
+
+def test_int8_precision_needs_an_int8_generator(tiny_model: Path) -> None:
+    blob = api.compress(synthetic_image(32, 32, 1), "image", model="image-test-tiny", effort="fast")
+    with pytest.raises(PrecisionUnavailableError, match="bpgan quantize"):
+        api.decompress(blob, precision="int8")
+    with pytest.raises(ValueError, match="unknown precision"):
+        api.decompress(blob, precision="float16")

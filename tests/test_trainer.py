@@ -89,6 +89,7 @@ def test_export_writes_a_float16_encoder_and_a_float16_onnx_generator_the_sender
     import numpy as np
     import onnx
 
+    from bpgan_core.export import with_float32_weights
     from bpgan_core.onnx_runtime import create_session
     from bpgan_core.torch_adapters import load_sender_weights
 
@@ -111,6 +112,13 @@ def test_export_writes_a_float16_encoder_and_a_float16_onnx_generator_the_sender
         expected = generator(z).numpy()
     got = create_session(out / "generator.onnx", "cpu").run(None, {"z": z.numpy()})[0]
     assert got.dtype == np.float32 and np.allclose(got, expected, rtol=1e-5, atol=1e-6)
+    # with_float32_weights undoes the float16 storage for tools that look for weights among initializers
+    unpacked = with_float32_weights(out / "generator.onnx")
+    assert {i.data_type for i in unpacked.graph.initializer} == {onnx.TensorProto.FLOAT}
+    assert not [n for n in unpacked.graph.node if n.op_type == "Cast"]
+    onnx.save(unpacked, str(tmp_path / "float32.onnx"))
+    again = create_session(tmp_path / "float32.onnx", "cpu").run(None, {"z": z.numpy()})[0]
+    np.testing.assert_array_equal(again, got)
     # an exported sender.pt warm-starts both networks, the generator from the ONNX file beside it
     warm = Trainer(TinyRecipe(2), _config(tmp_path / "b", init=str(out / "sender.pt")))
     for k, v in generator.state_dict().items():

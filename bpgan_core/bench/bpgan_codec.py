@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -10,21 +11,20 @@ from bpgan_core.models import ModelCard
 
 
 class BpganCodec(Codec):
-    """BPGAN at one effort preset; each installed model is one operating point.
+    """BPGAN at one effort preset and decoding precision; each installed model is one operating point.
 
-    A model is trained for one rate, so the rate-distortion curve of ``bpgan:<effort>`` runs through
-    the given models. A setting's label is the model id, its value ``{"model": id, "fingerprint":
-    fp}``, so results name the exact weights. Per-stage timings come from the API's reports.
+    A model is trained for one rate, so the rate-distortion curve of ``bpgan:<effort>`` (float32
+    decoding) or ``bpgan:<effort>:int8`` runs through the given models. A setting's label is the model
+    id, its value ``{"model": id, "fingerprint": fp, "sender": sender fp}`` plus the int8 file's hash
+    for int8, so results name the exact weights. Per-stage timings come from the API's reports.
     """
 
-    def __init__(self, modality: str, models: Sequence[ModelCard], effort: str) -> None:
+    def __init__(self, modality: str, models: Sequence[ModelCard], effort: str, precision: str = "float32") -> None:
         self.modality = modality
         self.effort = effort
-        self.name = f"bpgan:{effort}"
-        self._settings = [
-            Setting(card.id, {"model": card.id, "fingerprint": card.fingerprint, "sender": card.sender_fingerprint})
-            for card in models
-        ]
+        self.precision = precision
+        self.name = f"bpgan:{effort}" + ("" if precision == "float32" else f":{precision}")
+        self._settings = [Setting(card.id, _setting_value(card, precision)) for card in models]
         self._timings: dict[str, float] = {}
 
     @property
@@ -48,10 +48,10 @@ class BpganCodec(Codec):
         return blob
 
     def decode(self, data: bytes, like: Any) -> Any:
-        """Decompress with ``bpgan_core.api.decompress_with_report``."""
+        """Decompress with ``bpgan_core.api.decompress_with_report`` at the codec's precision."""
         from bpgan_core.api import decompress_with_report
 
-        signal, report = decompress_with_report(data)
+        signal, report = decompress_with_report(data, precision=self.precision)
         self._timings = dict(report.timings)
         return signal
 
@@ -60,16 +60,28 @@ class BpganCodec(Codec):
         return dict(self._timings)
 
 
+def _setting_value(card: ModelCard, precision: str) -> dict[str, str]:
+    value = {"model": card.id, "fingerprint": card.fingerprint, "sender": card.sender_fingerprint}
+    if precision == "int8" and card.int8_generator_path is not None:
+        value["int8"] = hashlib.sha256(card.int8_generator_path.read_bytes()).hexdigest()[:16]
+    return value
+
+
 def bpgan_codecs(
     modality: str, efforts: Sequence[str] | None = None, accepts: Callable[[ModelCard], bool] | None = None,
-    models: Sequence[str] | None = None,
+    models: Sequence[str] | None = None, precisions: Sequence[str] = ("float32",),
 ) -> list[BpganCodec]:
-    """One codec per effort preset (default: all) over the installed models of ``modality`` that
-    ``accepts`` (default: all) and, if given, whose id is in ``models``; [] if none.
+    """One codec per effort preset (default: all) and precision over the installed models of
+    ``modality`` that ``accepts`` (default: all) and, if given, whose id is in ``models``; [] if none.
+    An int8 codec covers the models that have an int8 generator (``bpgan quantize``).
 
-    Raises ValueError for an unknown effort or a model id in ``models`` that the suite cannot run.
+    Raises ValueError for an unknown effort or precision, or a model id in ``models`` that the suite
+    cannot run.
     """
-    from bpgan_core import EFFORTS, list_models
+    from bpgan_core import EFFORTS, PRECISIONS, list_models
+
+    if set(precisions) - set(PRECISIONS):
+        raise ValueError(f"unknown precision(s) {sorted(set(precisions) - set(PRECISIONS))}; available: {list(PRECISIONS)}")
 
     chosen = list(efforts) if efforts else list(EFFORTS)
     unknown = sorted(set(chosen) - set(EFFORTS))
@@ -82,4 +94,8 @@ def bpgan_codecs(
             available = ", ".join(card.id for card in cards) or "none"
             raise ValueError(f"no {modality} model {missing} in this suite; available: {available}")
         cards = [card for card in cards if card.id in models]
-    return [BpganCodec(modality, cards, effort) for effort in chosen] if cards else []
+    codecs = []
+    for precision in precisions:
+        usable = [card for card in cards if precision == "float32" or card.int8_generator_path is not None]
+        codecs += [BpganCodec(modality, usable, effort, precision) for effort in chosen] if usable else []
+    return codecs

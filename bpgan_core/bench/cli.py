@@ -14,6 +14,7 @@ from bpgan_core.bench.report import build_document, read_result, render_markdown
 from bpgan_core.bench.results import BenchResult, CodecResult
 from bpgan_core.bench.runner import run_suite
 from bpgan_core.bench.suite import BenchSuite, load_suite
+from bpgan_core.api import PRECISIONS
 from bpgan_core.errors import BpganError
 
 DESCRIPTION = (
@@ -59,6 +60,10 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--models", nargs="+", default=None, metavar="ID",
         help="run only these of our models (default: every installed model the suite accepts)",
+    )
+    parser.add_argument(
+        "--precisions", nargs="+", default=["float32"], metavar="PRECISION",
+        help="decoding precisions of our models: float32 (default) and/or int8 (models with an int8 generator)",
     )
     parser.add_argument("--no-bpgan", action="store_true", help="run the classical codecs only")
     parser.add_argument("--anchor", default=None, help="codec the BD deltas are taken against (suite default)")
@@ -135,7 +140,7 @@ def run_bench(args: argparse.Namespace) -> int:
 
         codecs: list[Codec] = list(suite.classical_codecs())
         if not args.no_bpgan:
-            ours = bpgan_codecs(suite.modality, args.efforts, suite.accepts_model, args.models)
+            ours = bpgan_codecs(suite.modality, args.efforts, suite.accepts_model, args.models, args.precisions)
             if not ours:
                 print(f"bpgan bench: no {suite.modality} model installed; classical codecs only", file=sys.stderr)
             codecs += ours
@@ -143,7 +148,7 @@ def run_bench(args: argparse.Namespace) -> int:
         items = suite.load_items(args.data, args.limit)
         if args.reuse:
             # Every codec installed here, so that what this run does not select keeps its valid points.
-            installed = [*suite.classical_codecs(), *bpgan_codecs(suite.modality, None, suite.accepts_model)]
+            installed = [*suite.classical_codecs(), *bpgan_codecs(suite.modality, None, suite.accepts_model, None, PRECISIONS)]
             previous = read_result(args.reuse)
             reused = reused_points(previous, args.reuse, suite, args.data, [n for n, _ in items], installed)
     except (BpganError, ValueError, FileNotFoundError, ImportError) as exc:
