@@ -157,7 +157,8 @@ def test_bpgan_codec_passes_model_and_effort_and_reports_stages(monkeypatch: pyt
         calls.append(kwargs)
         return b"blob", bpgan_core.api.Report(timings={"encoder": 0.5, "refinement": 1.5})
 
-    def decompress(blob: bytes) -> tuple[object, object]:
+    def decompress(blob: bytes, precision: str) -> tuple[object, object]:
+        calls.append({"precision": precision})
         return "signal", bpgan_core.api.Report(timings={"generator": 0.25})
 
     monkeypatch.setattr(bpgan_core.api, "compress_with_report", compress)
@@ -173,7 +174,7 @@ def test_bpgan_codec_passes_model_and_effort_and_reports_stages(monkeypatch: pyt
     assert calls == [{"modality": "image", "model": "model-b", "effort": "fast"}]
     assert codec.stage_timings() == {"encoder": 0.5, "refinement": 1.5}
     assert codec.decode(b"blob", like="signal") == "signal"
-    assert codec.stage_timings() == {"generator": 0.25}
+    assert codec.stage_timings() == {"generator": 0.25} and calls[-1] == {"precision": "float32"}
 
 
 def test_bench_runs_only_the_models_asked_for() -> None:
@@ -418,7 +419,8 @@ def test_reuse_keeps_the_valid_points_of_models_and_codecs_this_run_leaves_out(
     retrained: set[int] = set()
     made: list[ModelsCodec] = []
 
-    def fake_models(modality: str, efforts: object = None, accepts: object = None, models: object = None) -> list:
+    def fake_models(modality: str, efforts: object = None, accepts: object = None, models: object = None,
+                    precisions: object = ("float32",)) -> list:
         made.append(ModelsCodec(tuple(int(m) for m in models) if models else (64, 32, 16, 8), retrained))
         return made[-1:]
 
