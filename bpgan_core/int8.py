@@ -49,8 +49,8 @@ def quantize_onnx(src: str | os.PathLike[str], dst: str | os.PathLike[str], late
 
     model = with_float32_weights(src)
     convs = [node.name for node in model.graph.node if node.op_type in CONV_OPS]
-    if not convs:
-        raise ValueError(f"{src} has no convolutions to quantize")
+    if len(convs) < 2:
+        raise ValueError(f"{src} has no convolution besides the output one, which stays float32: nothing to quantize")
     name = model.graph.input[0].name
 
     class Reader(CalibrationDataReader):

@@ -136,6 +136,15 @@ def test_forcing_an_unavailable_provider_fails_clearly(toy, toy_signal):
     assert bpgan_core.decompress(blob, provider="cpu").shape == toy_signal.shape
 
 
+def test_a_generator_with_only_its_output_convolution_is_not_quantized(toy, toy_model_dir, tmp_path):
+    from bpgan_core.int8 import quantize_onnx
+
+    z = np.zeros((1, 4, 16), np.float32)
+    with pytest.raises(ValueError, match="nothing to quantize"):
+        quantize_onnx(toy_model_dir / "toy1d-test" / "generator.onnx", tmp_path / "g.onnx", [z])
+    assert not (tmp_path / "g.onnx").exists()
+
+
 def test_file_helpers_are_atomic_and_refuse_to_overwrite(toy, toy_signal, tmp_path):
     src = tmp_path / "sig.npy"
     np.save(src, toy_signal)

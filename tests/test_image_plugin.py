@@ -281,6 +281,8 @@ def test_int8_generator_decodes_what_the_float_one_does(tiny_model: Path, tmp_pa
     model = _renamed_copy(tiny_model, tmp_path / "int8", "image-test-int8")
     before = ModelCard.load(model).fingerprint
     data = _picture_folder(tmp_path / "data", (64, 80), range(20, 23))
+    assert cli.main(["quantize", str(model), "--data", str(tmp_path / "missing")]) == 1
+    assert not (model / "generator.int8.onnx").exists() and "int8_generator" not in ModelCard.load(model).spec
     assert cli.main(["quantize", str(model), "--data", str(data), "--limit", "2"]) == 0
     card = ModelCard.load(model)
     assert card.fingerprint == before, "streams are the same: the int8 file is a receiver's choice"
