@@ -154,8 +154,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("input")
     d.add_argument("output", nargs="?")
     d.add_argument("--provider", help="ONNX Runtime provider: auto (default), cuda or cpu")
-    d.add_argument("--precision", choices=list(api.PRECISIONS), default="float32",
-                   help="generator to decode with: float32 (default) or the model's int8 one (`bpgan quantize`)")
+    d.add_argument("--precision", choices=list(api.PRECISIONS),
+                   help="generator to decode with: float32 or the model's int8 one (`bpgan quantize`); "
+                        "default: $BPGAN_PRECISION, else float32")
     d.add_argument("-f", "--force", action="store_true", help="overwrite an existing output")
     d.set_defaults(func=_cmd_decompress)
 

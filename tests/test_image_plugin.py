@@ -310,9 +310,13 @@ def test_int8_generator_decodes_what_the_float_one_does(tiny_model: Path, tmp_pa
         unregister_model_dir(model)
 
 
-def test_int8_precision_needs_an_int8_generator(tiny_model: Path) -> None:
+def test_int8_precision_needs_an_int8_generator(tiny_model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     blob = api.compress(synthetic_image(32, 32, 1), "image", model="image-test-tiny", effort="fast")
     with pytest.raises(PrecisionUnavailableError, match="bpgan quantize"):
         api.decompress(blob, precision="int8")
     with pytest.raises(ValueError, match="unknown precision"):
         api.decompress(blob, precision="float16")
+    monkeypatch.setenv("BPGAN_PRECISION", "int8")
+    with pytest.raises(PrecisionUnavailableError):
+        api.decompress(blob)
+    assert api.decompress_with_report(blob, precision="float32")[1].info["precision"] == "float32"
