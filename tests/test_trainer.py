@@ -136,6 +136,19 @@ def test_log_widens_when_a_phase_adds_terms(tmp_path):
     assert rows[0]["bits"] == "" and float(rows[-1]["bits"]) > 0
 
 
+def test_resume_drops_the_log_rows_a_dead_run_wrote_after_its_last_checkpoint(tmp_path):
+    import csv
+
+    Trainer(TinyRecipe(2), _config(tmp_path / "a")).run()  # checkpoint at step 4
+    with open(tmp_path / "a" / "log.csv", "a", newline="") as f:  # a run that died at step 5
+        f.write("5,hard,0.1,0.5,,,,0.5,0\n")
+    Trainer(TinyRecipe(2), _config(tmp_path / "a", steps=6)).run()
+    with open(tmp_path / "a" / "log.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["step"] for r in rows] == ["1", "2", "3", "4", "5", "6"]
+    assert rows[4]["mse"] != "0.5"
+
+
 def test_bf16_defaults_to_what_the_cpu_computes_natively(tmp_path):
     import argparse
 

@@ -162,7 +162,7 @@ class Trainer:
         """Train to ``cfg.steps`` (resuming if a checkpoint exists), then export on rank 0."""
         cfg = self.cfg
         batches = self.recipe.batches(cfg.seed + 1000 * self.step, self.rank, self.world)
-        log = _CsvLog(self.out / "log.csv") if self.rank == 0 else None
+        log = _CsvLog(self.out / "log.csv", self.step) if self.rank == 0 else None
         progress = _progress(self.rank == 0, cfg.steps, self.step)
         started = time.perf_counter()
         for module in (self.encoder, self.generator, self.discriminator):
@@ -321,14 +321,29 @@ def _float16(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 
 
 class _CsvLog:
-    """Appends rows to a CSV file; a column that first appears later (a phase's terms) widens the file."""
+    """Appends rows to a CSV file; a column that first appears later (a phase's terms) widens the file.
 
-    def __init__(self, path: Path) -> None:
+    Opened at ``resume_step``, it first drops the rows past that step: a run that died after its last
+    checkpoint logged steps the resumed run trains again.
+    """
+
+    def __init__(self, path: Path, resume_step: int = 0) -> None:
         self.path = path
         self.fields: list[str] = []
         if path.exists():
-            with open(path) as f:
-                self.fields = next(csv.reader(f), [])
+            with open(path, newline="") as f:
+                reader = csv.DictReader(f)
+                rows = list(reader)
+                self.fields = list(reader.fieldnames or [])
+            kept = [r for r in rows if int(r["step"]) <= resume_step]
+            if len(kept) < len(rows):
+                self._rewrite(kept)
+
+    def _rewrite(self, rows: list[dict[str, Any]]) -> None:
+        with open(self.path, "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=self.fields)
+            w.writeheader()
+            w.writerows(rows)
 
     def write(self, row: dict[str, Any]) -> None:
         values = {k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()}
@@ -339,11 +354,7 @@ class _CsvLog:
                 with open(self.path, newline="") as f:
                     rows = list(csv.DictReader(f))
             self.fields += new
-            rows.append(values)
-            with open(self.path, "w", newline="") as f:
-                w = csv.DictWriter(f, fieldnames=self.fields)
-                w.writeheader()
-                w.writerows(rows)
+            self._rewrite([*rows, values])
             return
         with open(self.path, "a", newline="") as f:
             csv.DictWriter(f, fieldnames=self.fields).writerow(values)
