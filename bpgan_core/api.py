@@ -192,7 +192,7 @@ def _generator_file(card: ModelCard, precision: str) -> Path:
     return path
 
 
-def _open(blob: bytes, provider: str | None, precision: str | None = None) -> tuple[ContainerReader, Modality, ModelCard, Any, Any]:
+def _open(blob: bytes, provider: str | None, precision: str) -> tuple[ContainerReader, Modality, ModelCard, Any, Any]:
     reader = ContainerReader(blob)
     h = reader.header
     mod = registry.get_modality(h.modality)
@@ -213,7 +213,7 @@ def _open(blob: bytes, provider: str | None, precision: str | None = None) -> tu
         coder = registry.entropy_coders.get(coder_name).from_params(coder_params)
     except (TypeError, ValueError) as exc:
         raise CorruptStreamError(f"stream names bad entropy-coder parameters: {exc}") from exc
-    generator = _onnx_generator(_generator_file(card, _precision(precision)), card.fingerprint, provider)
+    generator = _onnx_generator(_generator_file(card, precision), card.fingerprint, provider)
     return reader, mod, card, (quantizer, coder), generator
 
 
@@ -234,13 +234,14 @@ def _decoded_chunks(reader: ContainerReader, card: ModelCard, codec: Any, genera
 
 def decompress_stream(blob: bytes, provider: str | None = None, precision: str | None = None) -> Iterator[Any]:
     """Decode a stream piece by piece (e.g. audio blocks), with bounded memory."""
-    reader, mod, card, codec, generator = _open(blob, provider, precision)
+    reader, mod, card, codec, generator = _open(blob, provider, _precision(precision))
     pre = mod.preprocessor(card)
     yield from pre.inverse_stream(_decoded_chunks(reader, card, codec, generator, Report()), reader.header.meta)
 
 
 def decompress_with_report(blob: bytes, provider: str | None = None, precision: str | None = None) -> tuple[Any, Report]:
     """Decode a whole stream and report per-stage timings, the ONNX provider and the precision used."""
+    precision = _precision(precision)
     report = Report()
     with report.timed("open"):
         reader, mod, card, codec, generator = _open(blob, provider, precision)
@@ -253,7 +254,7 @@ def decompress_with_report(blob: bytes, provider: str | None = None, precision: 
             raise
         except (ValueError, IndexError, KeyError, TypeError) as exc:
             raise CorruptStreamError(f"decoded latents do not fit the stream's signal metadata: {exc}") from exc
-    report.info.update(model=card.id, provider=generator.provider, precision=_precision(precision), chunks=len(chunks))
+    report.info.update(model=card.id, provider=generator.provider, precision=precision, chunks=len(chunks))
     return signal, report
 
 
