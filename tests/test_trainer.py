@@ -125,6 +125,19 @@ def test_export_writes_a_float16_encoder_and_a_float16_onnx_generator_the_sender
         assert torch.equal(warm.generator.state_dict()[k], v)
 
 
+def test_a_hard_phase_run_from_an_exported_model_keeps_its_centers(tmp_path):
+    out = Trainer(TinyRecipe(2), _config(tmp_path / "a")).run()
+    shipped = json.loads((out / "model.json").read_text())["quantizer"]["params"]["centers"]
+    hard_only = TrainConfig(out=str(tmp_path / "b"), steps=3, float_steps=0, soft_steps=0, bf16=False,
+                            checkpoint_every=3, log_every=1, threads=1, init=str(out / "sender.pt"))
+    tuned = Trainer(TinyRecipe(2), hard_only)
+    assert tuned.centers_ready and tuned.centers.tolist() == torch.tensor(shipped).tolist()
+    again = json.loads((tuned.run() / "model.json").read_text())["quantizer"]["params"]["centers"]
+    assert again == torch.tensor(shipped).tolist()  # the streams' centers: only the generator moved
+    # a run with a soft phase fits its own centers by k-means, as a new model should
+    assert not Trainer(TinyRecipe(2), _config(tmp_path / "c", init=str(out / "sender.pt"))).centers_ready
+
+
 def test_log_widens_when_a_phase_adds_terms(tmp_path):
     """The soft phase's ``bits`` term appears in the CSV log although the float phase had no such column."""
     import csv

@@ -40,8 +40,10 @@ class TrainConfig:
     threads: int = 0
     model_id: str = ""
     init: str = ""
-    """A checkpoint.pt whose tensors of matching name and shape start a new run (warm start, e.g.
-    from a model of another rate); ignored when the run resumes from its own checkpoint."""
+    """A checkpoint.pt, or an exported model's sender.pt, whose tensors of matching name and shape start
+    a new run (warm start, e.g. from a model of another rate); ignored when the run resumes from its own
+    checkpoint. A run with no float or soft steps keeps an exported model's centers (model.json) instead
+    of fitting new ones: it fine-tunes that model's generator for the centers its streams use."""
     description: str = ""
 
     @classmethod

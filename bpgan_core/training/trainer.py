@@ -242,6 +242,18 @@ class Trainer:
                 source = self.recipe.warm_start_state(key, module, state[key])
                 own.update({k: v for k, v in source.items() if k in own and own[k].shape == v.shape})
                 module.load_state_dict(own)
+        if self.phase(0) == "hard":
+            self._keep_exported_centers(Path(path).parent / "model.json")
+
+    def _keep_exported_centers(self, spec_path: Path) -> None:
+        """Take the quantizer centers of the exported model at ``spec_path``, if it is one with as many
+        centers as this run uses (a hard-phase run then trains the generator for that model's centers)."""
+        if not spec_path.exists():
+            return
+        centers = json.loads(spec_path.read_text()).get("quantizer", {}).get("params", {}).get("centers")
+        if centers is not None and len(centers) == self.cfg.centers:
+            self.centers.data = torch.tensor(centers, dtype=torch.float32)
+            self.centers_ready = True
 
     def _resume(self) -> bool:
         """Continue from ``out/checkpoint.pt`` if there is one; True if it did."""
