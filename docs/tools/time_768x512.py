@@ -14,6 +14,7 @@ import os
 import statistics
 import time
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 from PIL import Image
@@ -36,7 +37,7 @@ def crops(data: Path, count: int) -> list[tuple[str, np.ndarray]]:
     return found
 
 
-def seconds(call, repeats: int) -> tuple[float, float, float]:
+def seconds(call: Callable[[], object], repeats: int) -> tuple[float, float, float]:
     """(median, min, max) wall time of ``repeats`` calls after one warm-up call."""
     call()
     times = []
