@@ -27,6 +27,7 @@ from ..bf16 import bf16_autocast, native_bf16
 from ..context_coder import CONTEXT_FILE, ContextRangeCoder, fit_context_prior, save_context_prior
 from ..entropy import fit_channel_prior
 from ..export import export_onnx
+from ..models import MODEL_FILE, ModelCard
 from ..torch_adapters import with_onnx_generator
 from .kmeans import kmeans_1d
 from .losses import feature_matching_loss, lsgan_discriminator_loss, lsgan_generator_loss
@@ -243,14 +244,14 @@ class Trainer:
                 own.update({k: v for k, v in source.items() if k in own and own[k].shape == v.shape})
                 module.load_state_dict(own)
         if self.phase(0) == "hard":
-            self._keep_exported_centers(Path(path).parent / "model.json")
+            self._keep_exported_centers(Path(path).parent)
 
-    def _keep_exported_centers(self, spec_path: Path) -> None:
-        """Take the quantizer centers of the exported model at ``spec_path``, if it is one with as many
+    def _keep_exported_centers(self, folder: Path) -> None:
+        """Take the quantizer centers of the exported model in ``folder``, if it is one with as many
         centers as this run uses (a hard-phase run then trains the generator for that model's centers)."""
-        if not spec_path.exists():
+        if not (folder / MODEL_FILE).exists():
             return
-        centers = json.loads(spec_path.read_text()).get("quantizer", {}).get("params", {}).get("centers")
+        centers = getattr(ModelCard.load(folder).quantizer(), "centers", None)
         if centers is not None and len(centers) == self.cfg.centers:
             self.centers.data = torch.tensor(centers, dtype=torch.float32)
             self.centers_ready = True
