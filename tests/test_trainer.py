@@ -138,6 +138,34 @@ def test_a_hard_phase_run_from_an_exported_model_keeps_its_centers(tmp_path):
     assert not Trainer(TinyRecipe(2), _config(tmp_path / "c", init=str(out / "sender.pt"))).centers_ready
 
 
+def test_a_joint_run_at_one_temperature_can_keep_an_exported_models_centers(tmp_path):
+    """``--keep-centers`` with a soft phase at ``temperature_start == temperature_max`` fine-tunes encoder
+    and generator together from a model's own centers: the encoder moves, the phase is soft throughout."""
+    out = Trainer(TinyRecipe(2), _config(tmp_path / "a")).run()
+    shipped = torch.tensor(json.loads((out / "model.json").read_text())["quantizer"]["params"]["centers"])
+    joint = TrainConfig(out=str(tmp_path / "b"), steps=3, float_steps=0, soft_steps=3, bf16=False,
+                        checkpoint_every=3, log_every=1, threads=1, init=str(out / "sender.pt"),
+                        keep_centers=True, temperature_start=50.0, temperature_max=50.0, lr=1e-2)
+    tuned = Trainer(TinyRecipe(2), joint)
+    assert tuned.centers_ready and torch.equal(tuned.centers.data, shipped)
+    assert [tuned.phase(s) for s in range(3)] == ["soft"] * 3
+    assert [tuned.temperature(s) for s in range(3)] == [50.0] * 3
+    before = tuned.encoder.state_dict()["2.weight"].clone()
+    tuned.run()
+    assert not torch.equal(tuned.encoder.state_dict()["2.weight"], before)  # the encoder trained too
+    # without the option a soft run fits new centers; explicitly refusing applies to hard runs as well
+    assert not Trainer(TinyRecipe(2), _config(tmp_path / "c", init=str(out / "sender.pt"))).centers_ready
+    hard_fresh = TrainConfig(out=str(tmp_path / "d"), steps=3, float_steps=0, soft_steps=0, bf16=False,
+                             threads=1, init=str(out / "sender.pt"), keep_centers=False)
+    assert not Trainer(TinyRecipe(2), hard_fresh).centers_ready
+
+
+def test_the_soft_phase_anneals_from_temperature_start(tmp_path):
+    cfg = TrainConfig(out=str(tmp_path / "a"), steps=5, float_steps=1, soft_steps=4, temperature_start=5.0,
+                      temperature_max=25.0, bf16=False, threads=1)
+    assert [Trainer(TinyRecipe(2), cfg).temperature(s) for s in (1, 3, 5)] == [5.0, 15.0, 25.0]
+
+
 def test_log_widens_when_a_phase_adds_terms(tmp_path):
     """The soft phase's ``bits`` term appears in the CSV log although the float phase had no such column."""
     import csv

@@ -20,6 +20,10 @@ class TrainConfig:
     lr_decay_from: float = 0.7
     adam_beta1: float = 0.5
     centers: int = 16
+    temperature_start: float = 1.0
+    """Temperature at which the soft phase starts; it rises linearly to ``temperature_max``. Set both
+    equal to fine-tune encoder and generator jointly at one temperature (straight-through, as the end
+    of a soft phase does)."""
     temperature_max: float = 100.0
     adv_weight: float = 0.0
     fm_weight: float = 0.0
@@ -44,6 +48,9 @@ class TrainConfig:
     a new run (warm start, e.g. from a model of another rate); ignored when the run resumes from its own
     checkpoint. A run with no float or soft steps keeps an exported model's centers (model.json) instead
     of fitting new ones: it fine-tunes that model's generator for the centers its streams use."""
+    keep_centers: bool | None = None
+    """Whether an ``--init`` from an exported model keeps that model's centers instead of fitting new
+    ones by k-means when quantization starts; None: only when the run has no float or soft steps."""
     description: str = ""
 
     @classmethod

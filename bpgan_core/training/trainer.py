@@ -2,7 +2,8 @@
 
 Phase 1 (float):  z = E(x) passes to G unquantized.
 Phase 2 (soft):   centers from k-means over encoder outputs, then straight-through soft quantization
-                  softmax(-T (z - c)^2) with T annealed linearly from 1 to ``temperature_max``;
+                  softmax(-T (z - c)^2) with T annealed linearly from ``temperature_start`` (1) to
+                  ``temperature_max``;
                   centers are trained too; a rate model counts the indices (per channel, or per
                   (left, top) context with ``rate_model="context"``) and, with ``rate_weight`` > 0,
                   adds the expected bits of the soft assignment to the loss.
@@ -75,7 +76,8 @@ class Trainer:
 
     def temperature(self, step: int) -> float:
         frac = (step - self.cfg.float_steps) / max(self.cfg.soft_steps, 1)
-        return 1.0 + (self.cfg.temperature_max - 1.0) * min(max(frac, 0.0), 1.0)
+        start = self.cfg.temperature_start
+        return start + (self.cfg.temperature_max - start) * min(max(frac, 0.0), 1.0)
 
     def quantize(self, z: torch.Tensor, phase: str, temperature: float) -> torch.Tensor:
         """What the generator sees in ``phase``."""
@@ -243,7 +245,8 @@ class Trainer:
                 source = self.recipe.warm_start_state(key, module, state[key])
                 own.update({k: v for k, v in source.items() if k in own and own[k].shape == v.shape})
                 module.load_state_dict(own)
-        if self.phase(0) == "hard":
+        keep = self.cfg.keep_centers
+        if keep or (keep is None and self.phase(0) == "hard"):
             self._keep_exported_centers(Path(path).parent)
 
     def _keep_exported_centers(self, folder: Path) -> None:
