@@ -46,11 +46,11 @@ class TrainConfig:
     init: str = ""
     """A checkpoint.pt, or an exported model's sender.pt, whose tensors of matching name and shape start
     a new run (warm start, e.g. from a model of another rate); ignored when the run resumes from its own
-    checkpoint. A run with no float or soft steps keeps an exported model's centers (model.json) instead
-    of fitting new ones: it fine-tunes that model's generator for the centers its streams use."""
+    checkpoint. Whether an exported model's centers are kept: ``keep_centers``."""
     keep_centers: bool | None = None
-    """Whether an ``--init`` from an exported model keeps that model's centers instead of fitting new
-    ones by k-means when quantization starts; None: only when the run has no float or soft steps."""
+    """Whether an ``--init`` from an exported model keeps that model's centers (model.json) instead of
+    fitting new ones by k-means when quantization starts; None: only when the run has no float or soft
+    steps (it then fine-tunes that model's generator for the centers its streams use)."""
     description: str = ""
 
     @classmethod
